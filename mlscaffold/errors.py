@@ -5,6 +5,8 @@ Every message names the file, key or answer at fault, in words a person can act 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class MlscaffoldError(Exception):
     """Base of every error mlscaffold reports to a user (exit 1: a runtime failure)."""
@@ -59,9 +61,15 @@ class FindingsError(MlscaffoldError):
     """``check`` or ``diff --exit-code`` found something (exit 1). The report was already shown."""
 
 
-def did_you_mean(word: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
+def did_you_mean(word: str, known: Iterable[str]) -> str:
     """Return ' (did you mean 'x'?)' for the closest known word, or '' when none is close."""
     import difflib
 
     close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Interrupted(MlscaffoldError):
+    """The user stopped the run (Ctrl-C, or chose 'quit' at the summary); nothing was written."""
+
+    exit_code = 130

@@ -92,6 +92,4 @@ def dumps_yaml(data: Any) -> str:
     """Dump YAML deterministically (key order kept, block style, unicode kept)."""
     import yaml
 
-    return str(
-        yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
-    )
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100))
