@@ -1,0 +1,225 @@
+"""The verbs of mlscaffold as keyword-only functions that return result dataclasses and never print."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import ConflictError, MlscaffoldError, UserError
+from .record import RECORD_NAME, Record
+from .render import FileSpec, merge_specs, move_into_place, render_unit, staging_beside, write_tree
+from .templates import TemplateSet, Unit, load_template_set
+from .tomledit import add_dependencies
+
+
+@dataclass(frozen=True)
+class NewResult:
+    dest: Path
+    files: tuple[str, ...]
+    stages: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    dry_run: bool = False
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    name: str
+    purpose: str
+    needs: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class AnswerSources:
+    """Where answers come from, before precedence: --set > --answers > record > defaults."""
+
+    answers_file: Path | None = None
+    set_values: tuple[str, ...] = ()
+    defaults: bool = False
+    interactive: bool = False
+    recorded: Mapping[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------
+# shared pieces
+
+
+@contextlib.contextmanager
+def exclusive(folder: Path) -> Iterator[None]:
+    """Refuse a second mlscaffold run on the same folder at the same time (promise P15)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                f"{folder}: another mlscaffold run is using this folder; retry when it ends"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def gather_answers(
+    tset: TemplateSet, sources: AnswerSources, stage_units: Sequence[Unit] = ()
+) -> dict[str, Any]:
+    """Merge the answer sources and ask or default whatever is still missing."""
+    from .answers import collect_answers, load_answers_file, parse_set_values
+    from .jinja_env import make_environment
+    from .questions import load_questions
+
+    given: dict[str, Any] = dict(sources.recorded)
+    if sources.answers_file is not None:
+        given.update(load_answers_file(sources.answers_file))
+    given.update(parse_set_values(list(sources.set_values)))
+    questions = list(load_questions(list(tset.questions), str(tset.root / "template.yaml")))
+    for unit in (tset.base, *stage_units):
+        questions.extend(load_questions(list(unit.questions), str(unit.root / "manifest.yaml")))
+    return collect_answers(
+        questions,
+        given=given,
+        interactive=sources.interactive and not sources.defaults,
+        env=make_environment(),
+    )
+
+
+def build_context(tset: TemplateSet, answers: Mapping[str, Any], stages: Sequence[str]) -> dict[str, Any]:
+    """What templates see: every answer, derived names, versions and the stage list."""
+    from .answers import derived_names
+
+    context = dict(answers)
+    slug, package = derived_names(str(answers.get("project_name", "ml-project")))
+    context.setdefault("project_slug", slug)
+    context.setdefault("package_name", package)
+    context.update(
+        mlscaffold_version=__version__,
+        template_version=tset.version,
+        template_name=tset.name,
+        stages=list(stages),
+    )
+    context["cookiecutter"] = dict(context)
+    return context
+
+
+def register_stage_dependencies(files: dict[str, FileSpec], units: Sequence[Unit]) -> None:
+    """Add each stage's dependencies to the rendered pyproject.toml (one mechanism for new and add)."""
+    spec = files.get("pyproject.toml")
+    deps = [d for unit in units for d in unit.dependencies]
+    dev = [d for unit in units for d in unit.dev_dependencies]
+    if spec is None or not (deps or dev):
+        return
+    text = add_dependencies(spec.content.decode("utf-8"), deps, dev)
+    files["pyproject.toml"] = FileSpec(spec.path, text.encode("utf-8"), spec.mode, spec.origin)
+
+
+def render_project(
+    tset: TemplateSet, answers: Mapping[str, Any], stages: Sequence[str], *, trusted: bool
+) -> dict[str, FileSpec]:
+    """Render the base and the given stages, register dependencies, and add the record."""
+    units = [tset.stage(name) for name in stages]
+    context = build_context(tset, answers, stages)
+    files = merge_specs(render_unit(unit, context, trusted=trusted) for unit in (tset.base, *units))
+    register_stage_dependencies(files, units)
+    record = Record(
+        mlscaffold_version=__version__,
+        template_source=tset.source,
+        template_version=tset.version,
+        template_name=tset.name,
+        answers=dict(answers),
+        stages={name: tset.version for name in stages},
+    )
+    files[RECORD_NAME] = FileSpec(RECORD_NAME, record.to_yaml().encode("utf-8"), 0o644, "record")
+    return files
+
+
+def _run_hooks(tset: TemplateSet, which: str, cwd: Path, context: Mapping[str, Any]) -> None:
+    """Run a trusted template's cookiecutter-style hooks (hooks/pre_gen_project.py ...)."""
+    import json
+
+    for unit in (tset.base, *tset.stages.values()):
+        hook = unit.root / "hooks" / f"{which}.py"
+        if not hook.is_file():
+            continue
+        env = {**os.environ, "MLSCAFFOLD_ANSWERS": json.dumps(dict(context), default=str)}
+        done = subprocess.run([sys.executable, str(hook)], cwd=cwd, env=env, check=False)
+        if done.returncode != 0:
+            raise MlscaffoldError(f"{hook}: the template's hook failed (exit {done.returncode})")
+
+
+# ---------------------------------------------------------------------------------------------------
+# verbs
+
+
+def list_stages(*, template: str | None = None) -> list[StageInfo]:
+    tset = load_template_set(template)
+    return [StageInfo(u.name, u.purpose, u.needs, tset.source) for u in tset.stages.values()]
+
+
+def _chosen_stages(tset: TemplateSet, answers: Mapping[str, Any]) -> list[str]:
+    chosen = answers.get("stages") or list(tset.stages)
+    if isinstance(chosen, str):
+        chosen = [s.strip() for s in chosen.split(",") if s.strip()]
+    return tset.order_stages(list(chosen))
+
+
+def _check_destination(dest: Path) -> None:
+    if dest.is_symlink():
+        raise ConflictError(f"{dest}: the destination is a symlink; choose a real folder")
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ConflictError(
+            f"{dest}: the destination already exists and is not empty; "
+            "choose a new folder, or use `mlscaffold add` to add stages to an existing repo"
+        )
+
+
+def new_project(
+    *,
+    dest: Path | None,
+    template: str | None = None,
+    sources: AnswerSources = AnswerSources(),
+    dry_run: bool = False,
+    trust: bool = False,
+    git: bool = True,
+) -> NewResult:
+    """Generate a new project: ask, render into a staging folder beside `dest`, move it into place."""
+    from .answers import feasibility_warnings
+
+    tset = load_template_set(template)
+    tset.require_trust(trust)
+    if dest is not None:
+        _check_destination(dest.absolute())
+    answers = gather_answers(tset, sources, list(tset.stages.values()))
+    stages = _chosen_stages(tset, answers)
+    answers = {**answers, "stages": stages}
+    context = build_context(tset, answers, stages)
+    target = (dest if dest is not None else Path(context["project_slug"])).absolute()
+    _check_destination(target)
+    files = render_project(tset, answers, stages, trusted=trust)
+    warnings = tuple(feasibility_warnings(answers))
+    names = tuple(sorted(files))
+    if dry_run:
+        return NewResult(target, names, tuple(stages), warnings, dry_run=True)
+    with exclusive(target.parent), staging_beside(target) as staging:
+        if trust:
+            _run_hooks(tset, "pre_gen_project", staging, context)
+        write_tree(staging, files.values())
+        if trust:
+            _run_hooks(tset, "post_gen_project", staging, context)
+        commit = None
+        if git:
+            from .vcs import init_and_commit
+
+            commit = init_and_commit(
+                staging, f"Generate {context['project_slug']} with mlscaffold {__version__}"
+            )
+        move_into_place(staging, target)
+    return NewResult(target, names, tuple(stages), warnings, commit=commit)

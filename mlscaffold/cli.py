@@ -1,0 +1,316 @@
+"""The typer app: parse options, call the API, map errors to exit codes. No logic, no heavy imports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+
+import typer
+
+from . import ui
+from ._version import __version__
+from .errors import FindingsError, Interrupted, MlscaffoldError
+
+if TYPE_CHECKING:
+    from .api import AnswerSources
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="mlscaffold",
+    help="From a product goal to a monitored ML service: formulate, generate, add stages, check, update.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class ScoreFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ConflictMode(StrEnum):
+    inline = "inline"
+    rej = "rej"
+
+
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+Template = Annotated[
+    str | None, typer.Option("--template", help="Team template: a local folder or a git URL[@REF].")
+]
+AnswersFile = Annotated[
+    Path | None, typer.Option("--answers", help="Answers from a YAML or JSON file (may be partial).")
+]
+SetValues = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="KEY=VALUE answer (repeatable; lists are comma-separated)."),
+]
+Defaults = Annotated[bool, typer.Option("--defaults", help="Never prompt; use defaults for the rest.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
+Trust = Annotated[bool, typer.Option("--trust", help="Allow the template's own code (hooks) to run.")]
+RepoPath = Annotated[Path, typer.Argument(help="The repo (default: the current folder).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        ui.out(f"mlscaffold {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """mlscaffold: the path from a product goal to a deployed, monitored model, as the default."""
+
+
+def _fail(err: BaseException, debug: bool) -> NoReturn:
+    if debug:
+        import traceback
+
+        traceback.print_exception(err)
+    if isinstance(err, MlscaffoldError):
+        if not isinstance(err, FindingsError):
+            ui.error(str(err))
+        raise typer.Exit(err.exit_code)
+    if isinstance(err, KeyboardInterrupt):
+        ui.error("interrupted; nothing was written")
+        raise typer.Exit(130)
+    ui.error(f"unexpected {type(err).__name__}: {err} (re-run with --debug for details)")
+    raise typer.Exit(1)
+
+
+def _run(debug: bool, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except (MlscaffoldError, KeyboardInterrupt, OSError) as err:
+        _fail(err, debug)
+    except Exception as err:
+        _fail(err, debug)
+
+
+def _sources(answers: Path | None, set_values: list[str] | None, defaults: bool) -> AnswerSources:
+    from .api import AnswerSources
+
+    return AnswerSources(
+        answers_file=answers,
+        set_values=tuple(set_values or ()),
+        defaults=defaults,
+        interactive=sys.stdin.isatty() and sys.stdout.isatty(),
+    )
+
+
+@app.command()
+def new(
+    dest: Annotated[
+        Path | None, typer.Argument(help="Folder to create (default: from the project name).")
+    ] = None,
+    template: Template = None,
+    answers: AnswersFile = None,
+    set_values: SetValues = None,
+    defaults: Defaults = False,
+    dry_run: DryRun = False,
+    trust: Trust = False,
+    no_git: Annotated[bool, typer.Option("--no-git", help="Do not git init and commit.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Wizard from a product goal to a problem formulation, then generate the project."""
+
+    def action() -> None:
+        from .api import new_project
+
+        sources = _sources(answers, set_values, defaults)
+        result = new_project(
+            dest=dest, template=template, sources=sources, dry_run=dry_run, trust=trust, git=not no_git
+        )
+        for warning in result.warnings:
+            ui.warn(warning)
+        if result.dry_run:
+            ui.out(f"would create {result.dest} with {len(result.files)} files:")
+            for name in result.files:
+                ui.out(f"  {name}")
+            return
+        ui.out(f"created {result.dest} ({len(result.files)} files; stages: {', '.join(result.stages)})")
+        ui.out(f"next: cd {result.dest} && pip install -e '.[dev]' && make all")
+
+    _run(debug, action)
+
+
+@app.command()
+def add(
+    stages: Annotated[list[str], typer.Argument(help="Stages to add (see `mlscaffold stages`).")],
+    project: Annotated[Path, typer.Option("--project", help="The repo to add to.")] = Path("."),
+    template: Template = None,
+    answers: AnswersFile = None,
+    set_values: SetValues = None,
+    defaults: Defaults = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace conflicting files.")] = False,
+    dry_run: DryRun = False,
+    trust: Trust = False,
+    commit: Annotated[bool, typer.Option("--commit", help="Commit the addition with git.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Add one or more stages to an existing repo, without touching the user's work."""
+
+    def action() -> None:
+        from .stages_add import add_stages
+
+        sources = _sources(answers, set_values, defaults)
+        result = add_stages(
+            repo=project,
+            stages=tuple(stages),
+            template=template,
+            sources=sources,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            trust=trust,
+            commit=commit,
+        )
+        for warning in result.warnings:
+            ui.warn(warning)
+        if result.dry_run:
+            ui.out(result.diff or "nothing to change")
+            return
+        if not result.changed:
+            ui.out(f"nothing to do: {', '.join(stages)} already in {result.repo}")
+            return
+        ui.out(f"added {', '.join(result.added)} to {result.repo} ({len(result.changed)} files)")
+
+    _run(debug, action)
+
+
+@app.command("stages")
+def stages_cmd(template: Template = None, debug: Debug = False) -> None:
+    """List the stages available, with their purpose and what each needs."""
+
+    def action() -> None:
+        from .api import list_stages
+
+        for info in list_stages(template=template):
+            needs = f" (needs: {', '.join(info.needs)})" if info.needs else ""
+            ui.out(f"{info.name:<10} {info.purpose}{needs}")
+
+    _run(debug, action)
+
+
+@app.command()
+def check(
+    path: RepoPath = Path("."),
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (YAML or TOML).")] = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
+    debug: Debug = False,
+) -> None:
+    """Check a repo against the team's conventions; exit 1 when something is violated."""
+
+    def action() -> None:
+        from .checks import check_repo, format_report
+
+        report = check_repo(path, policy_file=policy)
+        ui.out(format_report(report, fmt.value))
+        if report.failed:
+            raise FindingsError("conventions violated")
+
+    _run(debug, action)
+
+
+@app.command()
+def score(
+    path: RepoPath = Path("."),
+    fmt: Annotated[ScoreFormat, typer.Option("--format", help="Output format.")] = ScoreFormat.text,
+    debug: Debug = False,
+) -> None:
+    """Score a repo on the ML Test Score rubric (28 tests, 4 sections)."""
+
+    def action() -> None:
+        from .score import format_score, score_repo
+
+        ui.out(format_score(score_repo(path), fmt.value))
+
+    _run(debug, action)
+
+
+@app.command()
+def update(
+    path: RepoPath = Path("."),
+    to: Annotated[str | None, typer.Option("--to", help="Template version (git ref) to update to.")] = None,
+    conflict: Annotated[
+        ConflictMode, typer.Option("--conflict", help="inline: conflict markers; rej: .rej files.")
+    ] = ConflictMode.inline,
+    answers: AnswersFile = None,
+    set_values: SetValues = None,
+    defaults: Defaults = False,
+    dry_run: DryRun = False,
+    trust: Trust = False,
+    debug: Debug = False,
+) -> None:
+    """Bring template changes into a generated repo without losing the user's edits."""
+
+    def action() -> None:
+        from .update import format_update, update_project
+
+        result = update_project(
+            repo=path,
+            to=to,
+            conflict=conflict.value,
+            set_values=tuple(set_values or ()),
+            answers_file=answers,
+            dry_run=dry_run,
+            trust=trust,
+        )
+        ui.out(format_update(result))
+        result.raise_for_conflicts()
+
+    _run(debug, action)
+
+
+@app.command()
+def diff(
+    path: RepoPath = Path("."),
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when the repo has drifted.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Show how the repo has drifted from what its templates would render today."""
+
+    def action() -> None:
+        from .update import diff_project
+
+        text = diff_project(repo=path)
+        ui.out(text or "no drift: the repo matches its templates")
+        if exit_code and text:
+            raise FindingsError("the repo has drifted from its templates")
+
+    _run(debug, action)
+
+
+def main() -> None:
+    """Entry point: every failure, usage errors included, ends in one `error:` line and an exit code."""
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.UsageError as err:
+        hint = f" (see `mlscaffold {err.ctx.command_path.split(' ', 1)[-1]} --help`)" if err.ctx else ""
+        ui.error(f"{err.format_message()}{hint}")
+        sys.exit(2)
+    except click.exceptions.Abort:
+        ui.error("interrupted; nothing was written")
+        sys.exit(Interrupted.exit_code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    except click.exceptions.ClickException as err:
+        ui.error(err.format_message())
+        sys.exit(err.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

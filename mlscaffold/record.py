@@ -1,0 +1,106 @@
+"""The record `.mlscaffold.yaml`: what generated a repo, with which answers, and which stages.
+
+`add`, `update`, `diff`, `check` and `score` read it. Unknown keys are errors (P14) and a record written
+by a newer mlscaffold is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import UserError, did_you_mean
+from .yamlio import dumps_yaml, load_mapping
+
+RECORD_NAME = ".mlscaffold.yaml"
+_KEYS = {"mlscaffold_version", "template", "answers", "stages", "pristine"}
+_TEMPLATE_KEYS = {"source", "version", "name"}
+_STAGE_KEYS = {"version"}
+
+
+@dataclass(frozen=True)
+class Record:
+    mlscaffold_version: str
+    template_source: str
+    template_version: str
+    template_name: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)  # stage name -> template version applied
+    pristine: str | None = None  # commit id of the last pristine rendering (for update's merge base)
+
+    def with_stages(self, stages: dict[str, str]) -> Record:
+        return replace(self, stages=stages)
+
+    def to_yaml(self) -> str:
+        data: dict[str, Any] = {
+            "mlscaffold_version": self.mlscaffold_version,
+            "template": {
+                "name": self.template_name,
+                "source": self.template_source,
+                "version": self.template_version,
+            },
+            "answers": self.answers,
+            "stages": {name: {"version": version} for name, version in self.stages.items()},
+        }
+        if self.pristine:
+            data["pristine"] = self.pristine
+        header = "# Written by mlscaffold: what generated this repo. `mlscaffold update` reads it.\n"
+        return header + dumps_yaml(data)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: expected a mapping")
+    return value
+
+
+def _known(data: dict[str, Any], keys: set[str], where: str) -> None:
+    for key in data:
+        if key not in keys:
+            raise UserError(f"{where}: unknown key '{key}'{did_you_mean(key, keys)}")
+
+
+def read_record(repo: Path) -> Record:
+    path = repo / RECORD_NAME
+    if not path.is_file():
+        raise UserError(f"{path}: no mlscaffold record here (is this a repo made by `mlscaffold new`?)")
+    data = load_mapping(path)
+    where = str(path)
+    _known(data, _KEYS, where)
+    version = str(data.get("mlscaffold_version", ""))
+    if not version:
+        raise UserError(f"{where}: 'mlscaffold_version' is missing")
+    if _version_tuple(version) > _version_tuple(__version__):
+        raise UserError(
+            f"{where}: written by mlscaffold {version}, newer than this one "
+            f"({__version__}); upgrade mlscaffold"
+        )
+    template = _mapping(data.get("template"), f"{where}: template")
+    _known(template, _TEMPLATE_KEYS, f"{where}: template")
+    stages: dict[str, str] = {}
+    for name, entry in _mapping(data.get("stages"), f"{where}: stages").items():
+        entry = _mapping(entry, f"{where}: stages.{name}")
+        _known(entry, _STAGE_KEYS, f"{where}: stages.{name}")
+        stages[str(name)] = str(entry.get("version", ""))
+    pristine = data.get("pristine")
+    return Record(
+        mlscaffold_version=version,
+        template_source=str(template.get("source", "builtin")),
+        template_version=str(template.get("version", "")),
+        template_name=str(template.get("name", "")),
+        answers=_mapping(data.get("answers"), f"{where}: answers"),
+        stages=stages,
+        pristine=str(pristine) if pristine else None,
+    )
