@@ -245,6 +245,7 @@ def test_a_failed_change_restores_the_repo(
         Change("Makefile", "modify", b"all: more\n", 0o644),
         Change("mk/50-monitor.mk", "create", b"monitor:\n"),
         Change("src/a.py", "delete"),
+        Change("tests/test_monitor.py", "create", b"def test(): pass\n"),
     ]
     _failing_after(k, monkeypatch, exc)
     with pytest.raises(exc):
