@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .api import add_stages, diff_project, new_project, update_project
+    from .api import new_project
     from .checks import check_repo
     from .score import score_repo
+    from .stages_add import add_stages
+    from .update import diff_project, update_project
 
 __all__ = [
     "__version__",
@@ -26,9 +28,9 @@ __all__ = [
 
 _LAZY = {
     "new_project": "api",
-    "add_stages": "api",
-    "update_project": "api",
-    "diff_project": "api",
+    "add_stages": "stages_add",
+    "update_project": "update",
+    "diff_project": "update",
     "check_repo": "checks",
     "score_repo": "score",
 }

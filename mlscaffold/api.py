@@ -128,7 +128,7 @@ def render_project(
     units = [tset.stage(name) for name in stages]
     context = build_context(tset, answers, stages)
     files = merge_specs(render_unit(unit, context, trusted=trusted) for unit in (tset.base, *units))
-    register_stage_dependencies(files, units)
+    register_stage_dependencies(files, [tset.base, *units])
     record = Record(
         mlscaffold_version=__version__,
         template_source=tset.source,

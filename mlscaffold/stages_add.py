@@ -1,0 +1,270 @@
+"""`mlscaffold add`: plan the files a stage adds to an existing repo, check them all, apply all-or-nothing.
+
+New stages bring files of their own; shared files get minimal edits only: dependencies in
+pyproject.toml (format-preserving), an `include` line in a Makefile the user wrote, missing lines in
+.gitignore. A file the user changed is never replaced without `--overwrite` (promise P4).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ._version import __version__
+from .api import AnswerSources, build_context, exclusive, gather_answers
+from .errors import ConflictError, UserError
+from .record import RECORD_NAME, Record, read_record
+from .render import Change, FileSpec, apply_changes, merge_specs, render_unit
+from .templates import TemplateSet, load_template_set
+from .tomledit import add_dependencies
+
+MAKE_INCLUDE = "include $(sort $(wildcard mk/*.mk))"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    repo: Path
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    dry_run: bool = False
+    diff: str = ""
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class RepoFacts:
+    """What can be told about a repo that mlscaffold did not make."""
+
+    project_name: str
+    package_name: str | None
+    layout: Literal["src", "flat"]
+
+
+def detect_repo(repo: Path) -> RepoFacts:
+    """Project name from pyproject.toml (or the folder), package and layout from where __init__.py is."""
+    name = repo.name
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise UserError(f"{pyproject}: not valid TOML: {err}") from err
+        name = str(data.get("project", {}).get("name", name))
+    for layout, folder in (("src", repo / "src"), ("flat", repo)):
+        if not folder.is_dir():
+            continue
+        packages = sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.is_dir() and (p / "__init__.py").is_file() and p.name not in ("tests", "test", "docs")
+        )
+        if packages:
+            kind: Literal["src", "flat"] = "src" if layout == "src" else "flat"
+            return RepoFacts(name, packages[0], kind)
+    return RepoFacts(name, None, "src")
+
+
+def _relayout(files: Iterable[FileSpec], package: str, layout: str) -> list[FileSpec]:
+    """Move `src/<pkg>/...` to `<pkg>/...` for a repo with a flat layout."""
+    if layout == "src":
+        return list(files)
+    prefix = f"src/{package}/"
+    return [replace(f, path=f.path[4:]) if f.path.startswith(prefix) else f for f in files]
+
+
+def _merged_shared_file(path: str, current: bytes, rendered: bytes) -> bytes | None:
+    """For a shared file the user already has: the minimal edit, or None to leave it alone."""
+    text = current.decode("utf-8", errors="surrogateescape")
+    if path == "Makefile":
+        if MAKE_INCLUDE in text:
+            return None
+        block = "\n# Stage targets added by mlscaffold (one file per stage in mk/).\nPIPELINE ?=\n"
+        return (text.rstrip("\n") + "\n" + block + MAKE_INCLUDE + "\n").encode("utf-8", "surrogateescape")
+    if path == ".gitignore":
+        have = {line.strip() for line in text.splitlines()}
+        extra = [
+            line
+            for line in rendered.decode("utf-8").splitlines()
+            if line.strip() and not line.startswith("#") and line.strip() not in have
+        ]
+        if not extra:
+            return None
+        joined = "\n".join(["", "# Added by mlscaffold", *extra, ""])
+        return (text.rstrip("\n") + "\n" + joined).encode("utf-8", "surrogateescape")
+    return None  # README.md, pyproject.toml (dependencies handled apart): the user's version stays
+
+
+_SHARED = {"Makefile", ".gitignore", "README.md", "pyproject.toml"}
+
+
+def _plan_files(repo: Path, specs: Iterable[FileSpec], overwrite: bool) -> tuple[list[Change], list[str]]:
+    changes: list[Change] = []
+    conflicts: list[str] = []
+    for spec in specs:
+        target = repo / spec.path
+        if not target.exists() and not target.is_symlink():
+            changes.append(Change(spec.path, "create", spec.content, spec.mode))
+            continue
+        if target.is_file() and not target.is_symlink() and target.read_bytes() == spec.content:
+            continue
+        if spec.path in _SHARED and target.is_file():
+            merged = _merged_shared_file(spec.path, target.read_bytes(), spec.content)
+            if merged is not None:
+                changes.append(Change(spec.path, "modify", merged, target.stat().st_mode & 0o777))
+            continue
+        if overwrite and target.is_file() and not target.is_symlink():
+            changes.append(Change(spec.path, "modify", spec.content, spec.mode))
+        else:
+            conflicts.append(spec.path)
+    return changes, conflicts
+
+
+def _with_dependencies(repo: Path, changes: list[Change], deps: list[str], dev: list[str]) -> None:
+    """Add dependencies to pyproject.toml: the planned new one, or the user's with a minimal edit."""
+    for i, change in enumerate(changes):
+        if change.path == "pyproject.toml":
+            text = add_dependencies(change.content.decode("utf-8"), deps, dev)
+            changes[i] = replace(change, content=text.encode("utf-8"))
+            return
+    path = repo / "pyproject.toml"
+    if not path.is_file():
+        return
+    before = path.read_text(encoding="utf-8")
+    after = add_dependencies(before, deps, dev)
+    if after != before:
+        changes.append(Change("pyproject.toml", "modify", after.encode("utf-8"), path.stat().st_mode & 0o777))
+
+
+def unified_diff(repo: Path, changes: Sequence[Change]) -> str:
+    chunks: list[str] = []
+    for change in changes:
+        target = repo / change.path
+        old = target.read_bytes().decode("utf-8", "replace") if target.is_file() else ""
+        new = "" if change.action == "delete" else change.content.decode("utf-8", "replace")
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"a/{change.path}" if old else "/dev/null",
+                tofile=f"b/{change.path}" if change.action != "delete" else "/dev/null",
+            )
+        )
+        if chunks and not chunks[-1].endswith("\n"):
+            chunks.append("\n")
+    return "".join(chunks)
+
+
+def _resolve_needs(tset: TemplateSet, existing: list[str], requested: Sequence[str]) -> list[str]:
+    for name in requested:
+        tset.stage(name)
+    wanted = tset.order_stages([*existing, *requested])
+    missing = [s for s in wanted if s not in existing and s not in requested]
+    if missing:
+        needing = [s for s in requested if set(tset.stage(s).needs) & set(missing)] or list(requested)
+        raise UserError(
+            f"stage '{needing[0]}' needs {', '.join(missing)}, which this repo does not have; "
+            f"add it too: mlscaffold add {' '.join([*missing, *requested])}"
+        )
+    return wanted
+
+
+def _recorded_answers(record: Record | None, facts: RepoFacts) -> dict[str, Any]:
+    if record is not None:
+        return dict(record.answers)
+    from .answers import derived_names
+
+    recorded: dict[str, Any] = {"project_name": facts.project_name}
+    if facts.package_name:
+        recorded["package_name"] = facts.package_name
+    else:
+        recorded["package_name"] = derived_names(facts.project_name)[1]
+    return recorded
+
+
+def add_stages(
+    *,
+    repo: Path,
+    stages: Sequence[str],
+    template: str | None = None,
+    sources: AnswerSources | None = None,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    trust: bool = False,
+    commit: bool = False,
+) -> AddResult:
+    """Add stages (and, in a repo mlscaffold did not make, the project base they plug into)."""
+    repo = repo.absolute()
+    sources = sources or AnswerSources()
+    if not repo.is_dir():
+        raise UserError(f"{repo}: no such folder")
+    record = read_record(repo) if (repo / RECORD_NAME).is_file() else None
+    tset = load_template_set(template or (record.template_source if record else None))
+    tset.require_trust(trust)
+    existing = [s for s in (record.stages if record else {}) if s in tset.stages]
+    wanted = _resolve_needs(tset, existing, stages)
+    new = [s for s in wanted if s not in existing]
+    if not new:
+        return AddResult(repo, (), (), dry_run=dry_run)
+    facts = detect_repo(repo)
+    recorded = _recorded_answers(record, facts)
+    sources = replace(sources, recorded={**recorded, **dict(sources.recorded)})
+    answers = {**gather_answers(tset, sources, [tset.stage(s) for s in new]), "stages": wanted}
+    changes = _plan(repo, tset, answers, record, facts, new, overwrite)
+    diff = unified_diff(repo, changes)
+    if dry_run:
+        return AddResult(repo, tuple(new), tuple(c.path for c in changes), dry_run=True, diff=diff)
+    with exclusive(repo):
+        from . import vcs
+
+        vcs.refuse_dirty(repo, [c.path for c in changes])
+        apply_changes(repo, changes)
+        commit_id = None
+        if commit:
+            commit_id = vcs.commit_paths(repo, [c.path for c in changes], f"Add stage(s) {', '.join(new)}")
+    return AddResult(repo, tuple(new), tuple(c.path for c in changes), commit=commit_id)
+
+
+def _plan(
+    repo: Path,
+    tset: TemplateSet,
+    answers: Mapping[str, Any],
+    record: Record | None,
+    facts: RepoFacts,
+    new: Sequence[str],
+    overwrite: bool,
+) -> list[Change]:
+    context = build_context(tset, answers, answers["stages"])
+    units = [tset.stage(s) for s in new]
+    groups = [render_unit(u, context) for u in units]
+    if record is None:
+        groups.insert(0, render_unit(tset.base, context))
+        units.insert(0, tset.base)
+    specs = _relayout(merge_specs(groups).values(), str(context["package_name"]), facts.layout)
+    changes, conflicts = _plan_files(repo, specs, overwrite)
+    if conflicts:
+        raise ConflictError(
+            "these files already exist with other content; nothing was written "
+            "(re-run with --overwrite to replace them):",
+            tuple(conflicts),
+        )
+    deps = [d for u in units for d in u.dependencies]
+    dev = [d for u in units for d in u.dev_dependencies]
+    _with_dependencies(repo, changes, deps, dev)
+    versions = dict(record.stages) if record else {}
+    versions.update({s: tset.version for s in new})
+    new_record = Record(
+        mlscaffold_version=__version__,
+        template_source=tset.source,
+        template_version=tset.version,
+        template_name=tset.name,
+        answers=dict(answers),
+        stages={s: versions[s] for s in answers["stages"]},
+        pristine=record.pristine if record else None,
+    )
+    changes.append(Change(RECORD_NAME, "modify" if record else "create", new_record.to_yaml().encode()))
+    return changes
