@@ -1,0 +1,103 @@
+"""Reading and writing the declared files stages use to talk to each other.
+
+data      -> data/processed/{train,test,serving}.parquet
+baseline  -> artifacts/model.joblib, artifacts/baselines/{dummy,heuristic}.joblib,
+             artifacts/model_meta.json, artifacts/reference/*
+evaluate  -> reports/readiness.json, reports/evaluation.md, reports/model_card.md, reports/figures/
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import Config
+from .errors import MissingInputError
+
+SPLITS = ("train", "test", "serving")
+
+
+def split_path(config: Config, name: str) -> Path:
+    return config.processed_dir / f"{name}.parquet"
+
+
+def load_split(config: Config, name: str) -> pd.DataFrame:
+    """One of the processed splits written by the data stage."""
+    path = split_path(config, name)
+    if not path.is_file():
+        raise MissingInputError(f"{path}: not found; run `make data` first")
+    return pd.read_parquet(path)
+
+
+def model_path(config: Config) -> Path:
+    return config.artifacts_dir / "model.joblib"
+
+
+def meta_path(config: Config) -> Path:
+    return config.artifacts_dir / "model_meta.json"
+
+
+def baseline_path(config: Config, name: str) -> Path:
+    return config.artifacts_dir / "baselines" / f"{name}.joblib"
+
+
+def load_estimator(path: Path) -> Any:
+    """A fitted estimator saved with joblib (only load artefacts you produced yourself)."""
+    import joblib
+
+    if not path.is_file():
+        raise MissingInputError(f"{path}: not found; run `make train` first")
+    return joblib.load(path)
+
+
+def load_model(config: Config) -> Any:
+    return load_estimator(model_path(config))
+
+
+def load_meta(config: Config) -> dict[str, Any]:
+    return read_json(meta_path(config), hint="run `make train` first")
+
+
+def read_json(path: Path, hint: str = "") -> dict[str, Any]:
+    if not path.is_file():
+        raise MissingInputError(f"{path}: not found" + (f"; {hint}" if hint else ""))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise MissingInputError(f"{path}: expected a JSON object")
+    return data
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write JSON atomically (a half-written report is worse than none); NaN becomes null."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(_plain(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """numpy and pandas scalars to plain Python; non-finite floats to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -1,0 +1,100 @@
+"""Reading the raw data from the source config.yaml names: the shipped sample, CSV, Parquet or SQL."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .config import Config
+from .errors import DataError
+
+
+def describe_source(config: Config) -> str:
+    data = config.data
+    if data.source == "sample":
+        return f"data/sample/{data.sample}"
+    if data.source == "sql":
+        return f"{_redact(data.path or '')} ({(data.query or '').strip()[:60]})"
+    return str(data.path)
+
+
+def load_raw(config: Config) -> pd.DataFrame:
+    """The whole labelled data set as one frame, with the time column parsed when there is one."""
+    loaders = {"sample": _sample, "csv": _csv, "parquet": _parquet, "sql": _sql}
+    frame = loaders[config.data.source](config)
+    if frame.empty:
+        raise DataError(f"{describe_source(config)}: no rows")
+    frame.columns = [str(c) for c in frame.columns]
+    time_column = config.split.time_column
+    if time_column and time_column in frame.columns:
+        try:
+            frame[time_column] = pd.to_datetime(frame[time_column])
+        except (ValueError, TypeError) as err:
+            raise DataError(f"column '{time_column}': not readable as dates/times: {err}") from err
+    return frame
+
+
+def _location(config: Config, value: str) -> str:
+    return value if "://" in value else str(config.path(value))
+
+
+def _sample(config: Config) -> pd.DataFrame:
+    path = config.path("data/sample") / str(config.data.sample)
+    if not path.is_file():
+        raise DataError(f"{path}: sample file not found (config.yaml: data.sample)")
+    return pd.read_csv(path)
+
+
+def _csv(config: Config) -> pd.DataFrame:
+    where = _location(config, str(config.data.path))
+    try:
+        return pd.read_csv(where)
+    except FileNotFoundError as err:
+        raise DataError(f"{where}: file not found (config.yaml: data.path)") from err
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        raise DataError(f"{where}: not a readable CSV file: {err}") from err
+
+
+def _parquet(config: Config) -> pd.DataFrame:
+    where = _location(config, str(config.data.path))
+    try:
+        return pd.read_parquet(where)
+    except FileNotFoundError as err:
+        raise DataError(f"{where}: file not found (config.yaml: data.path)") from err
+    except (OSError, ValueError) as err:
+        raise DataError(f"{where}: not a readable Parquet file: {err}") from err
+
+
+def _sql(config: Config) -> pd.DataFrame:
+    import sqlalchemy
+
+    url = _sqlite_relative_to_root(config, str(config.data.path))
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except (sqlalchemy.exc.ArgumentError, ImportError) as err:
+        raise DataError(f"data.path: not a usable SQLAlchemy URL ({_redact(url)}): {err}") from err
+    try:
+        with engine.connect() as connection:
+            return pd.read_sql(sqlalchemy.text(str(config.data.query)), connection)
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        first = str(err).splitlines()[0]
+        raise DataError(f"data.query on {_redact(url)} failed: {first}") from err
+    finally:
+        engine.dispose()
+
+
+def _sqlite_relative_to_root(config: Config, url: str) -> str:
+    """`sqlite:///data/x.db` means data/x.db in the project, wherever the command runs from."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
+        return prefix + str(config.path(url[len(prefix) :]))
+    return url
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before it reaches a message or a log."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,158 @@
+"""The data contract, as a pandera schema built from config.yaml and the columns of the data.
+
+What it enforces:
+- every column the config names exists: target, id, text, time, group and slice columns;
+- the target has no missing values; binary: exactly two classes (and the configured positive class is
+  one of them); multiclass/text: at least two classes with at least MIN_PER_CLASS rows each;
+  regression: numbers, all finite;
+- the id column is unique and never missing; the text column holds non-empty text; the time column
+  holds dates;
+- numeric features hold no infinities; a column that is almost all numbers but holds a few stray
+  words (a typical export bug) is rejected rather than silently treated as a category;
+- at least MIN_ROWS rows.
+A failure is a DataError whose message names the column, the check, and a few offending values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandas.api import types as ptypes
+
+from .config import Config
+from .errors import DataError
+from .features import excluded_columns
+
+MIN_ROWS = 50
+MIN_PER_CLASS = 5
+NUMERIC_SHARE = 0.9
+
+
+def build_schema(config: Config, frame: pd.DataFrame) -> pa.DataFrameSchema:
+    task, split = config.task, config.split
+    columns: dict[str, pa.Column] = {task.target: _target_column(config)}
+    if task.id_column:
+        columns[task.id_column] = pa.Column(nullable=False, unique=True)
+    if task.type == "text_classification" and task.text_column:
+        columns[task.text_column] = pa.Column(
+            str,
+            pa.Check(lambda s: s.str.strip().str.len() > 0, error="text must not be empty"),
+            nullable=False,
+            coerce=True,
+        )
+    if split.time_column:
+        columns[split.time_column] = pa.Column(pa.DateTime, nullable=False, coerce=True)
+    if split.group_column:
+        columns[split.group_column] = pa.Column(nullable=False)
+    for name in config.evaluate.slices:
+        columns.setdefault(name, pa.Column(nullable=True))
+    skip = excluded_columns(config) | set(columns)
+    for name in frame.columns:
+        if name not in skip:
+            columns[name] = _feature_column(frame[name])
+    return pa.DataFrameSchema(
+        columns,
+        checks=[
+            pa.Check(lambda df: len(df) >= MIN_ROWS, error=f"needs at least {MIN_ROWS} rows"),
+        ],
+        strict=False,
+        name="input data",
+    )
+
+
+def _target_column(config: Config) -> pa.Column:
+    task = config.task
+    if task.type == "regression":
+        return pa.Column(
+            float,
+            pa.Check(lambda s: np.isfinite(s), error="target values must be finite numbers"),
+            nullable=False,
+            coerce=True,
+        )
+    checks = [
+        pa.Check(
+            lambda s: s.value_counts().min() >= MIN_PER_CLASS,
+            error=f"every class needs at least {MIN_PER_CLASS} rows",
+        )
+    ]
+    if task.type == "binary_classification":
+        checks.append(pa.Check(lambda s: s.nunique() == 2, error="needs exactly 2 classes"))
+        if task.positive_class is not None:
+            wanted = task.positive_class
+            checks.append(
+                pa.Check(
+                    lambda s: wanted in {str(v) for v in s.unique()},
+                    error=f"the positive class {wanted!r} (task.positive_class) never occurs",
+                )
+            )
+    else:
+        checks.append(pa.Check(lambda s: s.nunique() >= 2, error="needs at least 2 classes"))
+    return pa.Column(checks=checks, nullable=False)
+
+
+def _feature_column(series: pd.Series) -> pa.Column:
+    if ptypes.is_bool_dtype(series):
+        return pa.Column(nullable=True)
+    if ptypes.is_numeric_dtype(series):
+        return pa.Column(
+            checks=pa.Check(lambda s: ~np.isinf(s.astype(float)), error="must not be infinite"),
+            nullable=True,
+        )
+    return pa.Column(
+        checks=pa.Check(
+            _no_stray_text,
+            error="looks numeric but holds non-numeric values (fix the export or cast the column)",
+        ),
+        nullable=True,
+    )
+
+
+def _no_stray_text(series: pd.Series) -> pd.Series:
+    """False for the few non-numbers in a column that is otherwise numbers."""
+    present = series.dropna()
+    if present.empty:
+        return pd.Series(True, index=series.index)
+    parsed = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    share = float(parsed.notna().mean())
+    if share < NUMERIC_SHARE or share == 1.0:
+        return pd.Series(True, index=series.index)
+    ok = pd.Series(True, index=series.index)
+    ok[parsed.index[parsed.isna()]] = False
+    return ok
+
+
+def validate(config: Config, frame: pd.DataFrame, where: str = "data") -> pd.DataFrame:
+    """Check `frame` against the schema; raise DataError naming the broken columns."""
+    schema = build_schema(config, frame)
+    try:
+        return schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        message = describe_failures(err.failure_cases, schema.name)
+        target = config.task.target
+        if config.is_classification and f"column '{target}'" in message and target in frame:
+            counts = frame[target].value_counts(dropna=False).head(10)
+            shown = ", ".join(f"{k!r}: {v}" for k, v in counts.items())
+            message += f" [classes in '{target}': {shown}]"
+        raise DataError(f"{where}: {message}") from None
+
+
+def describe_failures(cases: pd.DataFrame, schema_name: str | None = None) -> str:
+    """One readable phrase per broken (column, check), at most three."""
+    messages = []
+    grouped = cases.groupby(["column", "check"], dropna=False, sort=False)
+    for (column, check), rows in grouped:
+        failures = rows["failure_case"].tolist()
+        if str(check) == "column_in_dataframe":
+            messages.append(f"column '{failures[0]}' is missing")
+            continue
+        whole = len(failures) == 1 and isinstance(failures[0], (bool, np.bool_))
+        if column is None or (isinstance(column, float) and np.isnan(column)) or column == schema_name:
+            messages.append(f"the data as a whole fails '{check}'")
+        elif whole:
+            messages.append(f"column '{column}' fails '{check}'")
+        else:
+            shown = ", ".join(repr(v) for v in failures[:3])
+            messages.append(f"column '{column}' fails '{check}' in {len(rows)} row(s) (e.g. {shown})")
+    extra = f"; and {len(messages) - 3} more problem(s)" if len(messages) > 3 else ""
+    return "; ".join(messages[:3]) + extra

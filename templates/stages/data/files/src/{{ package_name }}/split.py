@@ -1,0 +1,159 @@
+"""Splitting into train / test / serving, as config.yaml's `split` says, and proving no leakage.
+
+- stratified: random, with each split keeping the class shares (regression: the target's quintiles);
+- random: plain random;
+- time: ordered by the time column; train is the oldest part, then test, then serving (the newest);
+- group: every value of the group column lands in exactly one split.
+Exact duplicate rows (all columns but the id) are dropped first so the same example cannot be in two
+splits. `leakage_problems()` is the check the tests and the readiness gate both use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .errors import DataError
+
+SPLITS = ("train", "test", "serving")
+log = logging.getLogger(__name__)
+
+
+def row_hashes(config: Config, frame: pd.DataFrame) -> pd.Series:
+    """A stable hash of each row's content (every column but the id)."""
+    columns = [c for c in frame.columns if c != config.task.id_column]
+    hashed = pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
+    return hashed.astype("uint64")
+
+
+def deduplicate(config: Config, frame: pd.DataFrame) -> pd.DataFrame:
+    duplicated = row_hashes(config, frame).duplicated()
+    if duplicated.any():
+        log.info("dropped %d exact duplicate row(s) before splitting", int(duplicated.sum()))
+    return frame.loc[~duplicated.to_numpy()].reset_index(drop=True)
+
+
+def split_frame(config: Config, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    method = config.split.method
+    if method == "time":
+        parts = _by_time(config, frame)
+    elif method == "group":
+        parts = _by_group(config, frame)
+    else:
+        parts = _random(config, frame, stratify=method == "stratified")
+    for name, part in parts.items():
+        if part.empty:
+            raise DataError(f"split '{name}' is empty; the data is too small for split.{method}")
+    return {name: part.reset_index(drop=True) for name, part in parts.items()}
+
+
+def _sizes(config: Config, n: int) -> tuple[int, int]:
+    n_serving = max(1, round(n * config.split.serving_size))
+    n_test = max(1, round(n * config.split.test_size))
+    return n_test, n_serving
+
+
+def _random(config: Config, frame: pd.DataFrame, stratify: bool) -> dict[str, pd.DataFrame]:
+    from sklearn.model_selection import train_test_split
+
+    n_test, n_serving = _sizes(config, len(frame))
+    seed = config.split.seed
+    rest, serving = train_test_split(
+        frame, test_size=n_serving, random_state=seed, stratify=_strata(config, frame, stratify)
+    )
+    train, test = train_test_split(
+        rest, test_size=n_test, random_state=seed + 1, stratify=_strata(config, rest, stratify)
+    )
+    return {"train": train, "test": test, "serving": serving}
+
+
+def _strata(config: Config, frame: pd.DataFrame, stratify: bool) -> pd.Series | None:
+    if not stratify:
+        return None
+    target = frame[config.task.target]
+    if config.task.type == "regression":
+        return pd.qcut(target.rank(method="first"), q=5, labels=False)
+    return target
+
+
+def _by_time(config: Config, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    column = str(config.split.time_column)
+    ordered = frame.sort_values(column, kind="stable")
+    n_test, n_serving = _sizes(config, len(ordered))
+    n_train = len(ordered) - n_test - n_serving
+    times = ordered[column]
+    # Cut at timestamps, not positions, so rows sharing a timestamp stay in one split.
+    test_start = times.iloc[n_train]
+    serving_start = times.iloc[n_train + n_test]
+    return {
+        "train": ordered[times < test_start],
+        "test": ordered[(times >= test_start) & (times < serving_start)],
+        "serving": ordered[times >= serving_start],
+    }
+
+
+def _by_group(config: Config, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    column = str(config.split.group_column)
+    groups = frame[column].astype(str)
+    unique = np.array(sorted(groups.unique()))
+    if len(unique) < 3:
+        raise DataError(f"column '{column}': a group split needs at least 3 groups, found {len(unique)}")
+    rng = np.random.default_rng(config.split.seed)
+    rng.shuffle(unique)
+    sizes = groups.value_counts()
+    n_test, n_serving = _sizes(config, len(frame))
+    assigned: dict[str, str] = {}
+    filled = {"serving": 0, "test": 0}
+    for group in unique:
+        if filled["serving"] < n_serving:
+            target = "serving"
+        elif filled["test"] < n_test:
+            target = "test"
+        else:
+            target = "train"
+        assigned[group] = target
+        if target in filled:
+            filled[target] += int(sizes[group])
+    labels = groups.map(assigned)
+    return {name: frame[labels == name] for name in SPLITS}
+
+
+def leakage_problems(config: Config, parts: dict[str, pd.DataFrame]) -> list[str]:
+    """Empty when no id, row content or group is in two splits and time order holds."""
+    problems: list[str] = []
+    names = [n for n in SPLITS if n in parts]
+    keys: list[tuple[str, object]] = [("row content", None)]
+    if config.task.id_column:
+        keys.append((f"id '{config.task.id_column}'", config.task.id_column))
+    if config.split.method == "group" and config.split.group_column:
+        keys.append((f"group '{config.split.group_column}'", config.split.group_column))
+    for label, column in keys:
+        values = {
+            name: set(
+                row_hashes(config, parts[name]).tolist()
+                if column is None
+                else parts[name][column].astype(str).tolist()
+            )
+            for name in names
+        }
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                shared = values[first] & values[second]
+                if shared:
+                    problems.append(f"{len(shared)} {label} value(s) in both {first} and {second}")
+    if config.split.method == "time" and config.split.time_column:
+        column = config.split.time_column
+        for earlier, later in zip(names, names[1:]):
+            if parts[earlier][column].max() >= parts[later][column].min():
+                problems.append(f"time order broken: {earlier} reaches into {later} ('{column}')")
+    return problems
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A short content hash of a split, recorded so later stages can tell which data they saw."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
