@@ -149,3 +149,169 @@ def commit_paths(path: Path, paths: list[str], message: str) -> str:
             return str(repo.head.commit.hexsha)
     except git.GitCommandError as err:
         raise MlscaffoldError(f"{path}: git commit failed: {' '.join(str(err.stderr).split())}") from err
+
+
+# ---------------------------------------------------------------------------------------------------
+# The pristine rendering: the merge base of `mlscaffold update` (see docs/update.md).
+#
+# A pristine commit's tree is exactly what the templates rendered at the last generation (record
+# included). It lives on no branch: `refs/mlscaffold/pristine` points at it and each one has the previous
+# one as parent, so the history of renderings stays reachable and old template code is never needed.
+
+PRISTINE_REF = "refs/mlscaffold/pristine"
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One file as git stores it: its bytes and its mode (0o644 or 0o755)."""
+
+    content: bytes
+    mode: int = 0o644
+
+
+def _git_error(path: Path, what: str, err: Exception) -> MlscaffoldError:
+    detail = " ".join(str(getattr(err, "stderr", "") or err).split())
+    return MlscaffoldError(f"{path}: git {what} failed: {detail}")
+
+
+def _open_repo(path: Path) -> git.Repo:
+    import git
+
+    try:
+        return git.Repo(path, search_parent_directories=False)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as err:
+        raise MlscaffoldError(f"{path}: not the top folder of a git repository") from err
+
+
+def _git_mode(mode: int) -> str:
+    return "100755" if mode & 0o111 else "100644"
+
+
+def store_blobs(repo: git.Repo, contents: list[bytes]) -> list[str]:
+    """Write blobs into the object store with one `git hash-object` (no filters: bytes as given)."""
+    import tempfile
+
+    if not contents:
+        return []
+    with tempfile.TemporaryDirectory(prefix="mlscaffold-blobs-") as scratch:
+        names = []
+        for i, content in enumerate(contents):
+            name = Path(scratch) / str(i)
+            name.write_bytes(content)
+            names.append(str(name))
+        with tempfile.TemporaryFile() as feed:
+            feed.write("".join(n + "\n" for n in names).encode())
+            feed.seek(0)
+            out = repo.git.hash_object("-w", "--no-filters", "--stdin-paths", istream=feed)
+    shas = str(out).split()
+    if len(shas) != len(contents):
+        raise MlscaffoldError(
+            f"{repo.working_dir}: git hash-object returned {len(shas)} ids for {len(contents)}"
+        )
+    return shas
+
+
+def _index_info(repo: git.Repo, lines: list[str], *, env: dict[str, str] | None = None) -> None:
+    """Feed `git update-index -z --index-info` (NUL-terminated, so any path is safe)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as feed:
+        feed.write("".join(line + "\0" for line in lines).encode("utf-8", "surrogateescape"))
+        feed.seek(0)
+        with repo.git.custom_environment(**(env or {})):
+            repo.git.update_index("-z", "--index-info", istream=feed)
+
+
+def _build_tree(repo: git.Repo, base: str | None, files: dict[str, Blob]) -> str:
+    """A tree object: `base` (a tree-ish, or empty) with `files` added or replaced. Index untouched."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mlscaffold-index-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        with repo.git.custom_environment(**env):
+            repo.git.read_tree(base or _EMPTY_TREE)
+        paths = sorted(files)
+        shas = store_blobs(repo, [files[p].content for p in paths])
+        lines = [f"{_git_mode(files[p].mode)} {sha}\t{p}" for p, sha in zip(paths, shas, strict=True)]
+        _index_info(repo, lines, env=env)
+        with repo.git.custom_environment(**env):
+            return str(repo.git.write_tree())
+
+
+def _commit_tree(repo: git.Repo, tree: str, parent: str | None, message: str) -> str:
+    args = [tree, *(["-p", parent] if parent else []), "-m", message]
+    no_signing = {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "commit.gpgsign",
+        "GIT_CONFIG_VALUE_0": "false",
+    }
+    with repo.git.custom_environment(**_identity_fallback(repo), **no_signing):
+        return str(repo.git.commit_tree(*args))
+
+
+def pristine_commit(repo_path: Path) -> str | None:
+    """The commit `refs/mlscaffold/pristine` points at, or None."""
+    import git
+
+    with _open_repo(repo_path) as repo:
+        try:
+            return str(repo.git.rev_parse("--verify", "--quiet", f"{PRISTINE_REF}^{{commit}}"))
+        except git.GitCommandError:
+            return None
+
+
+def has_commit(repo_path: Path, sha: str) -> bool:
+    """Whether `sha` (40 hex digits) names a commit present in the repo."""
+    import git
+
+    if len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha.lower()):
+        return False
+    with _open_repo(repo_path) as repo:
+        try:
+            repo.git.cat_file("-e", f"{sha}^{{commit}}")
+        except git.GitCommandError:
+            return False
+    return True
+
+
+def write_pristine(
+    repo_path: Path, files: dict[str, Blob], *, parent: str | None, message: str, base: str | None = None
+) -> str:
+    """Store a pristine commit whose tree is `base`'s tree (or nothing) plus `files`; returns its id.
+    The ref is not moved: call `set_pristine_ref` once the change it describes has been applied."""
+    import git
+
+    with _open_repo(repo_path) as repo:
+        try:
+            tree = _build_tree(repo, base, files)
+            return _commit_tree(repo, tree, parent, message)
+        except git.GitCommandError as err:
+            raise _git_error(repo_path, "storing the pristine rendering", err) from err
+
+
+def set_pristine_ref(repo_path: Path, new: str, old: str | None) -> None:
+    """Point `refs/mlscaffold/pristine` at `new`, only if it still points at `old` (no lost race)."""
+    import git
+
+    with _open_repo(repo_path) as repo:
+        try:
+            repo.git.update_ref("-m", "mlscaffold: pristine rendering", PRISTINE_REF, new, old or "0" * 40)
+        except git.GitCommandError as err:
+            raise _git_error(repo_path, "update-ref", err) from err
+
+
+def advance_pristine(repo_path: Path, files: dict[str, bytes], modes: dict[str, int] | None = None) -> str:
+    """New pristine commit = previous pristine tree + `files` (e.g. the files of stages just added);
+    moves the ref and returns the new commit id. Without a previous pristine it starts from nothing."""
+    previous = pristine_commit(repo_path)
+    blobs = {path: Blob(content, (modes or {}).get(path, 0o644)) for path, content in files.items()}
+    new = write_pristine(
+        repo_path,
+        blobs,
+        parent=previous,
+        message="mlscaffold: pristine rendering (stages added)",
+        base=previous,
+    )
+    set_pristine_ref(repo_path, new, previous)
+    return new
