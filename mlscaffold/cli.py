@@ -295,22 +295,30 @@ def diff(
     _run(debug, action)
 
 
+def _kinds(err: BaseException) -> set[str]:
+    """Class names in the exception's MRO: typer may vendor click, so match click's errors by name."""
+    return {cls.__name__ for cls in type(err).__mro__}
+
+
 def main() -> None:
     """Entry point: every failure, usage errors included, ends in one `error:` line and an exit code."""
-    import click
-
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.UsageError as err:
-        hint = f" (see `mlscaffold {err.ctx.command_path.split(' ', 1)[-1]} --help`)" if err.ctx else ""
-        ui.error(f"{err.format_message()}{hint}")
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except KeyboardInterrupt:
         ui.error("interrupted; nothing was written")
         sys.exit(Interrupted.exit_code)
-    except click.exceptions.Exit as err:
-        sys.exit(err.exit_code)
-    except click.exceptions.ClickException as err:
-        ui.error(err.format_message())
-        sys.exit(err.exit_code)
+    except Exception as err:
+        kinds = _kinds(err)
+        if "Exit" in kinds:
+            sys.exit(getattr(err, "exit_code", 0))
+        if "Abort" in kinds:
+            ui.error("interrupted; nothing was written")
+            sys.exit(Interrupted.exit_code)
+        if "ClickException" not in kinds:
+            raise
+        message = err.format_message() if hasattr(err, "format_message") else str(err)
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if "UsageError" in kinds and ctx is not None else ""
+        ui.error(f"{message}{hint}")
+        sys.exit(2 if "UsageError" in kinds else getattr(err, "exit_code", 1))
     sys.exit(code if isinstance(code, int) else 0)
