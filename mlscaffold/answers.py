@@ -1,0 +1,483 @@
+"""Answers: where they come from (--set, --answers, the record, a person), their checks, the interview.
+
+Precedence is the caller's (``given`` arrives merged: --set > --answers > record); this module walks
+the questions in order, uses what was given, asks the rest on a terminal (through an `Asker`, by
+default prompting.py's questionary one) or takes defaults, and checks every value. It never prints:
+feasibility advice is returned by `feasibility_warnings`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from .errors import AnswerError, Interrupted, TemplateError, UserError, did_you_mean
+from .jinja_env import evaluate, render_text
+from .questions import (
+    Choice,
+    Question,
+    check_static,
+    coerce_value,
+    derived_names,
+    is_empty,
+)
+from .yamlio import load_mapping
+
+if TYPE_CHECKING:
+    import jinja2
+
+__all__ = [
+    "Asker",
+    "Review",
+    "collect_answers",
+    "derived_names",
+    "feasibility_warnings",
+    "load_answers_file",
+    "parse_set_values",
+]
+
+Validator = Callable[[Any], "str | None"]
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the person chose at the summary: generate, edit one answer (by key), or quit."""
+
+    action: Literal["generate", "edit", "quit"]
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the end-of-interview summary."""
+
+    key: str
+    prompt: str
+    value: Any
+
+
+class Asker(Protocol):
+    """The terminal side of the interview (prompting.QuestionaryAsker; a fake one in tests)."""
+
+    def ask(
+        self, question: Question, *, default: Any, choices: tuple[Choice, ...], validate: Validator
+    ) -> Any:
+        """Ask one question; return the raw answer. Ctrl-C raises Interrupted."""
+        ...
+
+    def review(self, rows: Sequence[SummaryRow], warnings: Sequence[str]) -> Review:
+        """Show the summary and the advice, and ask: generate, edit an answer, or quit."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-interactive sources
+
+
+def parse_set_values(values: Sequence[str]) -> dict[str, str]:
+    """Parse repeated `--set KEY=VALUE` options; the last one for a key wins. Values stay text."""
+    parsed: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. --set task_type=regression")
+        if not key.isidentifier():
+            raise UserError(f"--set {item!r}: '{key}' is not an answer key (letters, digits, _)")
+        parsed[key] = value
+    return parsed
+
+
+def load_answers_file(path: Path) -> dict[str, Any]:
+    """Load an answers file (YAML or JSON by extension; may be partial). Errors name the file."""
+    data = load_mapping(path)
+    for key in data:
+        if not isinstance(key, str):
+            raise UserError(f"{path}: answer keys must be text, got {key!r}")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# The interview
+
+
+def collect_answers(
+    questions: Sequence[Question],
+    *,
+    given: Mapping[str, Any],
+    interactive: bool,
+    env: jinja2.Environment,
+    asker: Asker | None = None,
+) -> dict[str, Any]:
+    """Walk the questions in order: use given answers, ask the rest (interactive) or take defaults.
+
+    Unknown given keys are an AnswerError with a did-you-mean; so is a required answer that has no
+    default when nobody can be asked. Interactive runs end with a summary: generate, edit, or quit
+    (quit raises Interrupted).
+    """
+    known = [q.name for q in questions]
+    for key in given:
+        if key not in known:
+            raise AnswerError(key, f"unknown answer key{did_you_mean(key, known)}")
+    if interactive and asker is None:
+        from .prompting import QuestionaryAsker
+
+        asker = QuestionaryAsker()
+    interview = _Interview(tuple(questions), dict(given), _with_filters(env), asker if interactive else None)
+    interview.walk(0, frozenset())
+    if interview.asker is not None:
+        interview.review_loop()
+    return dict(interview.answers)
+
+
+def _with_filters(env: jinja2.Environment) -> jinja2.Environment:
+    """An overlay of the template environment with the naming filters defaults may use."""
+    overlay = env.overlay()
+    overlay.filters["project_slug"] = lambda name: derived_names(str(name))[0]
+    overlay.filters["package_name"] = lambda name: derived_names(str(name))[1]
+    return overlay
+
+
+class _Interview:
+    def __init__(
+        self,
+        questions: tuple[Question, ...],
+        given: dict[str, Any],
+        env: jinja2.Environment,
+        asker: Asker | None,
+    ) -> None:
+        self.questions = questions
+        self.given = given
+        self.env = env
+        self.asker = asker
+        self.answers: dict[str, Any] = {}
+        self.deps = {q.name: _dependencies(env, q) for q in questions}
+
+    # -- walking -------------------------------------------------------------------------------
+
+    def walk(self, start: int, changed: frozenset[str]) -> None:
+        """Settle questions from `start` on. With `changed` (after an edit), only the questions
+        that depend on a changed answer are settled again; the others keep their answers."""
+        dirty = set(changed)
+        for question in self.questions[start:]:
+            if changed and question.name in self.answers and not (self.deps[question.name] & dirty):
+                continue
+            before = self.answers.get(question.name, _MISSING)
+            self._settle(question, ask_anyway=False)
+            if self.answers.get(question.name, _MISSING) != before:
+                dirty.add(question.name)
+        self.answers = {q.name: self.answers[q.name] for q in self.questions if q.name in self.answers}
+
+    def _settle(self, question: Question, *, ask_anyway: bool) -> None:
+        name = question.name
+        context = self.context()
+        given = name in self.given
+        if not ask_anyway and not self._truthy(question.when, context, question, "when"):
+            self.answers.pop(name, None)
+            if not given:
+                return
+        if given and not ask_anyway:
+            self.answers[name] = self.check(question, self.given[name], context)
+            return
+        default = self.default(question, context)
+        if self.asker is not None and (
+            ask_anyway or self._truthy(question.ask_when, context, question, "ask_when")
+        ):
+            self.answers[name] = self._ask(question, default, context)
+            return
+        if default is None and question.required:
+            raise AnswerError(
+                name, f"required and has no default; give it with --set {name}=VALUE or in --answers FILE"
+            )
+        self.answers[name] = self.check(question, default, context)
+
+    def _ask(self, question: Question, default: Any, context: dict[str, Any]) -> Any:
+        assert self.asker is not None
+        choices = self.choices(question, context)
+
+        def validate(raw: Any) -> str | None:
+            try:
+                self.check(question, raw, context)
+            except AnswerError as err:
+                return str(err).removeprefix(f"answer '{question.name}': ")
+            return None
+
+        if "{{" in question.prompt or "{%" in question.prompt:
+            where = f"question '{question.name}': prompt"
+            question = replace(question, prompt=render_text(self.env, question.prompt, context, where))
+        raw = self.asker.ask(question, default=default, choices=choices, validate=validate)
+        return self.check(question, raw, context)
+
+    # -- the summary ---------------------------------------------------------------------------
+
+    def review_loop(self) -> None:
+        assert self.asker is not None
+        while True:
+            rows = [
+                SummaryRow(q.name, q.prompt, self.answers[q.name])
+                for q in self.questions
+                if q.name in self.answers
+            ]
+            review = self.asker.review(rows, feasibility_warnings(self.answers))
+            if review.action == "generate":
+                return
+            if review.action == "quit":
+                raise Interrupted("stopped at the summary; nothing was written")
+            self.edit(review.key or "")
+
+    def edit(self, key: str) -> None:
+        """Ask one answer again, then re-settle the later questions that depend on it."""
+        index = next((i for i, q in enumerate(self.questions) if q.name == key), None)
+        if index is None or key not in self.answers:
+            raise AnswerError(key, "cannot edit: no such answer in this interview")
+        self.given.pop(key, None)
+        before = self.answers[key]
+        self._settle(self.questions[index], ask_anyway=True)
+        if self.answers[key] != before:
+            self.walk(index + 1, frozenset({key}))
+
+    # -- values --------------------------------------------------------------------------------
+
+    def context(self) -> dict[str, Any]:
+        context = dict(self.answers)
+        name = context.get("project_name")
+        if isinstance(name, str):
+            with contextlib.suppress(AnswerError):
+                context["project_slug"] = derived_names(name)[0]
+        return context
+
+    def choices(self, question: Question, context: dict[str, Any]) -> tuple[Choice, ...]:
+        return tuple(
+            c
+            for c in question.choices
+            if c.when is None or self._truthy(c.when, context, question, f"choice {c.value!r} when")
+        )
+
+    def default(self, question: Question, context: dict[str, Any]) -> Any:
+        """The question's default in this context, read by its type (None when it has none)."""
+        raw = question.default
+        if question.default_is_template:
+            where = f"question '{question.name}': default"
+            raw = render_text(self.env, str(raw), context, where)
+        try:
+            value = coerce_value(question, raw, choices=self.choices(question, context))
+        except AnswerError as err:
+            raise TemplateError(f"question '{question.name}': default {raw!r} is invalid: {err}") from err
+        return None if is_empty(value) and question.type not in ("list", "multichoice") else value
+
+    def check(self, question: Question, raw: Any, context: dict[str, Any]) -> Any:
+        """Coerce and validate one answer; AnswerError says how to fix it."""
+        value = coerce_value(question, raw, choices=self.choices(question, context))
+        if is_empty(value):
+            if question.required:
+                raise AnswerError(question.name, "an answer is required")
+            return value
+        check_static(question, value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self._check_bounds(question, value, context)
+        return value
+
+    def _check_bounds(self, question: Question, value: float, context: dict[str, Any]) -> None:
+        rules = question.validation
+        fix = f" ({rules.message})" if rules.message else ""
+        tests: tuple[tuple[Any, Callable[[float, float], bool], str], ...] = (
+            (rules.min, lambda v, b: v >= b, "at least"),
+            (rules.max, lambda v, b: v <= b, "at most"),
+            (rules.exclusive_min, lambda v, b: v > b, "more than"),
+            (rules.exclusive_max, lambda v, b: v < b, "less than"),
+        )
+        for bound, ok, words in tests:
+            limit = self._bound(bound, context, question)
+            if limit is not None and not ok(value, limit):
+                raise AnswerError(question.name, f"must be {words} {limit:g}, got {value:g}{fix}")
+
+    def _bound(self, bound: Any, context: dict[str, Any], question: Question) -> float | None:
+        if bound is None or isinstance(bound, int | float):
+            return bound
+        value = evaluate(self.env, str(bound), context, f"question '{question.name}': validation bound")
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        raise TemplateError(f"question '{question.name}': bound {bound!r} is not a number: {value!r}")
+
+    def _truthy(self, condition: str | bool | None, context: dict[str, Any], q: Question, what: str) -> bool:
+        if condition is None:
+            return True
+        if isinstance(condition, bool):
+            return condition
+        return bool(evaluate(self.env, condition, context, f"question '{q.name}': {what}"))
+
+
+_MISSING = object()
+
+
+def _dependencies(env: jinja2.Environment, question: Question) -> frozenset[str]:
+    """The answer names a question's default, conditions, choices and bounds read."""
+    from jinja2 import meta
+
+    sources: list[str] = []
+    if question.default_is_template:
+        sources.append(str(question.default))
+    rules = question.validation
+    for expr in (question.when, question.ask_when, rules.min, rules.max, rules.exclusive_min,
+                 rules.exclusive_max, *(c.when for c in question.choices)):  # fmt: skip
+        if isinstance(expr, str):
+            sources.append("{{ " + expr + " }}")
+    names: set[str] = set()
+    for source in sources:
+        try:
+            names |= meta.find_undeclared_variables(env.parse(source))
+        except Exception as err:  # a syntax error: reported with its question when evaluated
+            raise TemplateError(f"question '{question.name}': cannot parse {source!r}: {err}") from err
+    if "project_slug" in names:
+        names.add("project_name")
+    return frozenset(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Feasibility advice (never blocking)
+
+_ALGORITHM_WORDS = re.compile(
+    r"\b(neural|deep learning|xgboost|lightgbm|random forest|transformer|llm|gpt|bert|svm)\b", re.I
+)
+_DAYS = {"min": 1 / 1440, "h": 1 / 24, "d": 1.0, "w": 7.0, "mo": 30.0, "y": 365.0}
+_RETRAIN_DAYS = {"daily": 1.0, "weekly": 7.0, "monthly": 30.0, "quarterly": 91.0}
+_RARE_POSITIVES_METRICS = ("accuracy", "roc_auc")
+
+
+def parse_duration_days(text: object) -> float | None:
+    """'30 days', '2w', '6 hours', '15 min' -> days; None when it is not a duration."""
+    if not isinstance(text, str):
+        return None
+    match = re.fullmatch(
+        r"\s*(\d+(?:\.\d+)?)\s*(min(?:ute)?s?|h(?:ours?)?|d(?:ays?)?|w(?:eeks?)?|mo(?:nths?)?|y(?:ears?)?)\s*",
+        text.lower(),
+    )
+    if match is None:
+        return None
+    unit = match.group(2)
+    key = next(k for k in ("min", "mo", "h", "d", "w", "y") if unit.startswith(k))
+    return float(match.group(1)) * _DAYS[key]
+
+
+def feasibility_warnings(answers: Mapping[str, Any]) -> list[str]:
+    """Advice from section A's feasibility gate. Warnings only: the user may go ahead anyway."""
+    warnings: list[str] = []
+    for check in (_goal_advice, _heuristic_advice, _label_advice, _volume_advice, _metric_advice,
+                  _decision_advice, _freshness_advice):  # fmt: skip
+        warnings.extend(check(answers))
+    return warnings
+
+
+def _goal_advice(answers: Mapping[str, Any]) -> list[str]:
+    goal = answers.get("product_goal")
+    if is_empty(goal):
+        return [
+            "No product goal yet: write who is helped to do what ('Help <user> <do X> so that "
+            "<outcome>') before judging any model."
+        ]
+    if isinstance(goal, str) and _ALGORITHM_WORDS.search(goal):
+        return [
+            "The product goal names an algorithm: state the user outcome instead; the model "
+            "is a means, and a simpler one may do."
+        ]
+    return []
+
+
+def _heuristic_advice(answers: Mapping[str, Any]) -> list[str]:
+    if answers.get("current_solution") != "rules" and is_empty(answers.get("heuristic_rule")):
+        return []
+    margin = answers.get("baseline_margin")
+    by = f" by {margin:g}" if isinstance(margin, int | float) else ""
+    return [
+        f"A rule already exists and a 10-line rule may do: ship the heuristic first and make "
+        f"the model beat it{by} before it replaces the rule."
+    ]
+
+
+def _label_advice(answers: Mapping[str, Any]) -> list[str]:
+    if answers.get("label_source") == "none":
+        return [
+            "No source of labels: the model can be neither trained nor evaluated. Plan how "
+            "outcomes will be logged or annotated first."
+        ]
+    return []
+
+
+def _volume_advice(answers: Mapping[str, Any]) -> list[str]:
+    rows = answers.get("labelled_rows")
+    if not isinstance(rows, int):
+        return []
+    rate = answers.get("positive_rate")
+    if answers.get("task_type") == "binary_classification" and isinstance(rate, int | float):
+        minority = rows * min(rate, 1 - rate)
+        if minority < 100:
+            return [
+                f"About {minority:.0f} labelled rows in the rarer class (fewer than 100): "
+                "collect or label more data first, and ship the heuristic meanwhile."
+            ]
+        return []
+    if rows < 100 * (1 if answers.get("task_type") == "regression" else 2):
+        return [
+            f"Only {rows} labelled rows: fewer than 100 per class. Collect or label more data "
+            "first; until then the heuristic is the product."
+        ]
+    return []
+
+
+def _metric_advice(answers: Mapping[str, Any]) -> list[str]:
+    rate = answers.get("positive_rate")
+    metric = answers.get("primary_metric")
+    advice: list[str] = []
+    if (
+        answers.get("task_type") == "binary_classification"
+        and isinstance(rate, int | float)
+        and min(rate, 1 - rate) < 0.10
+        and metric in _RARE_POSITIVES_METRICS
+    ):
+        advice.append(
+            f"{min(rate, 1 - rate):.0%} positives: use average_precision (PR-AUC), not "
+            f"{metric}; it can look good while missing most positives."
+        )
+    if answers.get("ready_threshold") is None and "primary_metric" in answers:
+        advice.append(
+            "No ready threshold: only the margin over the best baseline will gate "
+            "readiness. Set the lowest useful value once you know it."
+        )
+    return advice
+
+
+def _decision_advice(answers: Mapping[str, Any]) -> list[str]:
+    cost_fp, cost_fn = answers.get("cost_fp"), answers.get("cost_fn")
+    if answers.get("decision_mode") != "automate":
+        return []
+    if isinstance(cost_fp, int | float) and isinstance(cost_fn, int | float):
+        low, high = sorted((cost_fp, cost_fn))
+        if high >= 5 * low:
+            return [
+                "The model acts alone and one kind of error costs at least 5 times the other: "
+                "consider 'augment' (a person decides), with a fallback and a review path."
+            ]
+    return []
+
+
+def _freshness_advice(answers: Mapping[str, Any]) -> list[str]:
+    advice: list[str] = []
+    delay = parse_duration_days(answers.get("label_delay"))
+    max_age = answers.get("max_model_age_days")
+    if delay is not None and isinstance(max_age, int | float) and delay > max_age:
+        advice.append(
+            f"Labels arrive after {delay:g} days, later than the maximum model age "
+            f"({max_age:g} days): monitoring will rely on drift signals, not realised "
+            "performance."
+        )
+    interval = _RETRAIN_DAYS.get(str(answers.get("retraining")))
+    if interval is not None and isinstance(max_age, int | float) and max_age < interval:
+        advice.append(
+            f"The maximum model age ({max_age:g} days) is shorter than the retraining "
+            f"interval ({interval:g} days): every model will be reported stale."
+        )
+    return advice
