@@ -1,0 +1,159 @@
+"""A read-only view of a repository for `check` and `score`: what git tracks, read lazily.
+
+Only tracked files are considered, so data folders, virtual environments and build outputs that
+git ignores cost nothing. Outside git (or before the first `git add`) the view walks the folder
+instead, skipping `.git`, data, artefacts, virtual environments, `node_modules` and caches.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlscaffold import vcs
+from mlscaffold.errors import UserError
+
+from .globs import compile_glob
+
+if TYPE_CHECKING:
+    from mlscaffold.record import Record
+
+MAX_TEXT_BYTES = 2_000_000
+SKIP_ANYWHERE = frozenset(
+    {
+        ".git",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".ipynb_checkpoints",
+    }
+)
+SKIP_AT_ROOT = frozenset({"data", "artifacts", "logs", "predictions", "build", "dist"})
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of a text file that a scan picked out."""
+
+    path: str
+    number: int
+    text: str
+
+
+class RepoView:
+    """The files of one repo, relative POSIX paths, with cached reads."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.exists():
+            raise UserError(f"{root}: no such folder")
+        if not root.is_dir():
+            raise UserError(f"{root}: not a folder")
+        self.root = root
+        tracked = vcs.tracked_files(root)
+        self.git_tracked = bool(tracked)
+        self.files: list[str] = tracked if tracked else _walk(root)
+        self._texts: dict[str, str | None] = {}
+
+    @cached_property
+    def file_set(self) -> frozenset[str]:
+        return frozenset(self.files)
+
+    def has(self, rel: str) -> bool:
+        return rel in self.file_set
+
+    def glob(self, pattern: str) -> list[str]:
+        rx = compile_glob(pattern)
+        return [p for p in self.files if rx.match(p) is not None]
+
+    def glob_any(self, patterns: Iterable[str]) -> list[str]:
+        rxs = [compile_glob(p) for p in patterns]
+        return [p for p in self.files if any(rx.match(p) for rx in rxs)]
+
+    def read_text(self, rel: str) -> str | None:
+        """The file's text, or None when it is missing, binary, not UTF-8 or too large."""
+        if rel not in self._texts:
+            self._texts[rel] = _read_text(self.root / rel)
+        return self._texts[rel]
+
+    def exists_on_disk(self, rel: str) -> bool:
+        """For outputs a pipeline writes (reports, artefacts), tracked or not."""
+        return (self.root / rel).is_file()
+
+    @cached_property
+    def record(self) -> Record | None:
+        from mlscaffold.record import RECORD_NAME, read_record
+
+        if not (self.root / RECORD_NAME).is_file():
+            return None
+        return read_record(self.root)
+
+    @cached_property
+    def pyproject(self) -> dict[str, Any] | None:
+        from mlscaffold.yamlio import load_mapping
+
+        path = self.root / "pyproject.toml"
+        return load_mapping(path) if path.is_file() else None
+
+    def scan(self, needles: list[str]) -> list[Line]:
+        """Lines of text files containing any needle (case-insensitive); git grep when tracked."""
+        if self.git_tracked:
+            hits = vcs.grep_tracked(self.root, needles)
+            if hits is not None:
+                return [Line(h.path, h.line, h.text) for h in hits]
+        return self._scan_files(needles)
+
+    def _scan_files(self, needles: list[str]) -> list[Line]:
+        rx = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+        found: list[Line] = []
+        for rel in self.files:
+            text = self.read_text(rel)
+            if text is None or rx.search(text) is None:
+                continue
+            for number, line in enumerate(text.splitlines(), start=1):
+                if rx.search(line):
+                    found.append(Line(rel, number, line))
+        return found
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_TEXT_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _walk(root: Path) -> list[str]:
+    """Every file under root, skipping folders that hold data, outputs or environments."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        at_root = rel_dir == "."
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIP_ANYWHERE
+            and not (at_root and d in SKIP_AT_ROOT)
+            and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
+        )
+        prefix = "" if at_root else rel_dir.replace(os.sep, "/") + "/"
+        found.extend(prefix + name for name in sorted(filenames))
+    return found
