@@ -1,0 +1,216 @@
+"""The CLI as users run it (subprocesses): exit codes and one `error:` line (P8), trust (P3), consent
+(P4), dry runs (P12), no leftovers (P15)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from helpers import make_template_set, snapshot
+
+from mlscaffold.api import exclusive
+from mlscaffold.errors import UserError
+
+SET = """name: tiny
+version: '1.0'
+base: base
+stages: [extra]
+questions:
+  - name: project_name
+    prompt: Project name?
+    default: tiny-project
+  - name: size
+    prompt: How big?
+    type: int
+    default: 3
+    validation: {min: 1, max: 10}
+"""
+
+
+def _tiny(root: Path) -> Path:
+    return make_template_set(
+        root,
+        {"README.md.jinja": "# {{ project_name }} ({{ size }})\n", "src/{{ package_name }}/__init__.py": ""},
+        set_manifest=SET,
+        stages={"extra": ("kind: stage\nname: extra\npurpose: An extra stage.\n", {"extra.txt": "x\n"})},
+    )
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlscaffold", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=os.environ.copy(),
+        timeout=60,
+    )
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in done.stderr.splitlines() if not line.startswith(("warning:", "  "))]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: "), done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_new_with_a_local_template_writes_the_project_and_the_record(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    done = run("new", "out", "--template", str(tpl), "--defaults", "--set", "size=5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    assert (out / "README.md").read_text() == "# tiny-project (5)\n"
+    assert (out / "src" / "tiny_project" / "__init__.py").exists()
+    assert (out / "extra.txt").exists()
+    record = (out / ".mlscaffold.yaml").read_text()
+    assert "size: 5" in record and "extra:" in record
+    assert (out / ".git").is_dir()
+    log = subprocess.run(["git", "log", "--oneline"], cwd=out, capture_output=True, text=True, check=True)
+    assert len(log.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["new", "x", "--set", "size=11"], 2, "size"),
+        (["new", "x", "--set", "sise=3"], 2, "did you mean 'size'"),
+        (["new", "x", "--set", "noequals"], 2, "noequals"),
+        (["new", "x", "--answers", "missing.yaml"], 2, "missing.yaml"),
+        (["new", "x", "--answers", "bad.yaml"], 2, "bad.yaml"),
+        (["new", "x", "--template", "no-such-folder"], 2, "no-such-folder"),
+        (["new", "x", "--bogus"], 2, "--bogus"),
+        (["add", "nonstage", "--project", "."], 2, "nonstage"),
+        (["update", "."], 2, ".mlscaffold.yaml"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_the_right_exit_code(
+    tmp_path: Path, args: list[str], code: int, fragment: str
+) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    (tmp_path / "bad.yaml").write_text("a: [unclosed\n")
+    if "--template" not in args and args[0] == "new":
+        args = [*args, "--template", str(tpl), "--defaults"]
+    if args[0] == "add":
+        args = [*args, "--template", str(tpl), "--defaults"]
+    before = snapshot(tmp_path)
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert fragment in _one_error_line(done)
+    assert snapshot(tmp_path) == before
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    done = run("new", "x", "--template", "nope", "--defaults", "--debug", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr
+
+
+def test_non_empty_destination_is_refused_and_untouched(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "mine.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    done = run("new", str(dest), "--template", str(tpl), "--defaults", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not empty" in _one_error_line(done)
+    assert snapshot(tmp_path) == before
+
+
+def test_template_with_hooks_is_refused_without_trust_and_runs_with_it(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    hooks = tpl / "base" / "hooks"
+    hooks.mkdir()
+    canary = tmp_path / "canary.txt"
+    (hooks / "post_gen_project.py").write_text(f"open({str(canary)!r}, 'w').write('ran')\n")
+    before = snapshot(tmp_path)
+    done = run("new", "out", "--template", str(tpl), "--defaults", cwd=tmp_path)
+    assert done.returncode == 4
+    assert "hooks" in _one_error_line(done)
+    assert snapshot(tmp_path) == before
+    done = run("new", "out", "--template", str(tpl), "--defaults", "--trust", "--no-git", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert canary.read_text() == "ran"
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, tmpdir_left: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    before = snapshot(tmp_path)
+    done = run("new", "out", "--template", str(tpl), "--defaults", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "README.md" in done.stdout
+    assert snapshot(tmp_path) == before
+    assert list(tmpdir_left.iterdir()) == []
+
+
+def test_no_temporary_folders_are_left(tmp_path: Path, tmpdir_left: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    work = tmp_path / "work"
+    work.mkdir()
+    assert run("new", "ok", "--template", str(tpl), "--defaults", cwd=work).returncode == 0
+    assert run("new", "ok", "--template", str(tpl), "--defaults", cwd=work).returncode == 2
+    assert sorted(p.name for p in work.iterdir()) == ["ok"]
+    assert list(tmpdir_left.iterdir()) == []
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path: Path) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with exclusive(tmp_path):
+            entered.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    entered.wait(10)
+    try:
+        with pytest.raises(UserError, match="another mlscaffold run"), exclusive(tmp_path):
+            pass
+    finally:
+        release.set()
+        holder.join()
+    with exclusive(tmp_path):
+        pass
+
+
+def test_interrupt_during_new_leaves_nothing(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    script = (
+        "import sys\n"
+        "from mlscaffold import render\n"
+        "def boom(*a, **k):\n"
+        "    raise KeyboardInterrupt\n"
+        "render._write_file = boom\n"
+        "sys.argv = ['mlscaffold', 'new', 'out', '--template', sys.argv[1], '--defaults']\n"
+        "from mlscaffold.cli import main\n"
+        "main()\n"
+    )
+    before = snapshot(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tpl)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 130
+    assert "interrupted" in _one_error_line(done)
+    assert snapshot(tmp_path) == before
+
+
+def test_stages_lists_purpose(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    done = run("stages", "--template", str(tpl), cwd=tmp_path)
+    assert done.returncode == 0
+    assert "extra" in done.stdout and "An extra stage." in done.stdout
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    assert run("--version", cwd=tmp_path).stdout.startswith("mlscaffold ")
+    helped = run("--help", cwd=tmp_path).stdout
+    for command in ("new", "add", "stages", "check", "score", "update", "diff"):
+        assert command in helped
