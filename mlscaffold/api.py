@@ -20,6 +20,10 @@ from .templates import TemplateSet, Unit, load_template_set
 from .tomledit import add_dependencies
 
 
+# Answers the engine itself understands, even when a template set asks no question about them.
+ENGINE_KEYS = frozenset({"stages", "package_name", "project_slug"})
+
+
 @dataclass(frozen=True)
 class NewResult:
     dest: Path
@@ -84,12 +88,15 @@ def gather_answers(
     questions = list(load_questions(list(tset.questions), str(tset.root / "template.yaml")))
     for unit in (tset.base, *stage_units):
         questions.extend(load_questions(list(unit.questions), str(unit.root / "manifest.yaml")))
-    return collect_answers(
+    asked = {q.name for q in questions}
+    engine = {k: given.pop(k) for k in ENGINE_KEYS - asked if k in given}
+    answers = collect_answers(
         questions,
         given=given,
         interactive=sources.interactive and not sources.defaults,
         env=make_environment(),
     )
+    return {**answers, **engine}
 
 
 def build_context(tset: TemplateSet, answers: Mapping[str, Any], stages: Sequence[str]) -> dict[str, Any]:

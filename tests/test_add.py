@@ -1,0 +1,153 @@
+"""`mlscaffold add` on repos made by mlscaffold and on hand-made repos (fast tier, tiny templates)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import make_template_set, snapshot
+
+from mlscaffold.api import AnswerSources, new_project
+from mlscaffold.errors import ConflictError, UserError
+from mlscaffold.record import read_record
+from mlscaffold.stages_add import add_stages
+
+SET = """name: tiny
+version: '1.0'
+base: base
+stages: [a, b, c]
+questions:
+  - name: project_name
+    prompt: Project name?
+    default: tiny-project
+"""
+PYPROJECT = """[project]
+name = "{{ project_slug }}"
+version = "0.1.0"
+# the user's comment stays
+dependencies = ["pandas>=2"]
+"""
+
+
+def _tpl(root: Path) -> Path:
+    return make_template_set(
+        root,
+        {
+            "pyproject.toml.jinja": PYPROJECT,
+            "Makefile": "PIPELINE :=\ninclude $(sort $(wildcard mk/*.mk))\nall: $(PIPELINE)\n",
+            "src/{{ package_name }}/__init__.py": "",
+        },
+        set_manifest=SET,
+        stages={
+            "a": (
+                "kind: stage\norder: 10\n",
+                {"mk/10-a.mk": "PIPELINE += a\n", "src/{{ package_name }}/a.py": "A = 1\n"},
+            ),
+            "b": (
+                "kind: stage\norder: 20\nneeds: [a]\ndependencies: ['scipy>=1.11']\n",
+                {"mk/20-b.mk": "PIPELINE += b\n", "src/{{ package_name }}/b.py": "B = 2\n"},
+            ),
+            "c": ("kind: stage\norder: 30\nneeds: [b]\n", {"src/{{ package_name }}/c.py": "C = 3\n"}),
+        },
+    )
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, str]:
+    tpl = str(_tpl(tmp_path / "tpl"))
+    sources = AnswerSources(defaults=True, set_values=("stages=a",))
+    new_project(dest=tmp_path / "proj", template=tpl, sources=sources)
+    return tmp_path / "proj", tpl
+
+
+def test_add_brings_the_stage_and_its_dependencies(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    result = add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True))
+    assert result.added == ("b",)
+    assert (repo / "src" / "tiny_project" / "b.py").read_text() == "B = 2\n"
+    pyproject = (repo / "pyproject.toml").read_text()
+    assert "scipy>=1.11" in pyproject and "# the user's comment stays" in pyproject
+    assert list(read_record(repo).stages) == ["a", "b"]
+
+
+def test_add_twice_changes_nothing_the_second_time(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True))
+    before = snapshot(repo)
+    again = add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True))
+    assert again.changed == ()
+    assert snapshot(repo) == before
+
+
+def test_a_missing_needed_stage_is_named(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    with pytest.raises(UserError, match=r"needs b.*mlscaffold add b c"):
+        add_stages(repo=repo, stages=["c"], template=tpl, sources=AnswerSources(defaults=True))
+
+
+def test_a_user_file_in_the_way_is_a_conflict_unless_overwrite(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    mine = repo / "src" / "tiny_project" / "b.py"
+    mine.write_text("my own b\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "my b")
+    before = snapshot(repo)
+    with pytest.raises(ConflictError, match="already exist") as err:
+        add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True))
+    assert err.value.paths == ("src/tiny_project/b.py",)
+    assert snapshot(repo) == before
+    add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), overwrite=True)
+    assert mine.read_text() == "B = 2\n"
+
+
+def test_dry_run_shows_a_diff_and_writes_nothing(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    before = snapshot(repo)
+    result = add_stages(
+        repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), dry_run=True
+    )
+    assert "+++ b/src/tiny_project/b.py" in result.diff
+    assert '+  "scipy>=1.11",' in result.diff or "scipy>=1.11" in result.diff
+    assert snapshot(repo) == before
+
+
+def test_uncommitted_changes_to_touched_files_are_refused(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    with (repo / "pyproject.toml").open("a") as handle:
+        handle.write("# local edit\n")
+    with pytest.raises(UserError, match="uncommitted changes"):
+        add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True))
+
+
+def test_commit_option_commits_the_addition(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    (repo / "notes.txt").write_text("unrelated, uncommitted\n")
+    add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), commit=True)
+    assert "Add stage(s) b" in _git(repo, "log", "-1", "--format=%s")
+    assert _git(repo, "status", "--porcelain").strip() == "?? notes.txt"
+
+
+def test_hand_made_flat_repo_gets_the_base_and_the_stage(tmp_path: Path) -> None:
+    tpl = str(_tpl(tmp_path / "tpl"))
+    repo = tmp_path / "legacy"
+    (repo / "legacy_model").mkdir(parents=True)
+    (repo / "legacy_model" / "__init__.py").write_text("")
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "legacy-model"\nversion = "1"\ndependencies = []\n'
+    )
+    (repo / "Makefile").write_text("train:\n\tpython train.py\n")
+    (repo / "README.md").write_text("# Legacy\n")
+    result = add_stages(repo=repo, stages=["a"], template=tpl, sources=AnswerSources(defaults=True))
+    assert result.added == ("a",)
+    assert (repo / "legacy_model" / "a.py").exists()  # fits the flat layout
+    assert not (repo / "src").exists()
+    makefile = (repo / "Makefile").read_text()
+    assert makefile.startswith("train:\n\tpython train.py\n") and "include $(sort" in makefile
+    assert (repo / "README.md").read_text() == "# Legacy\n"
+    record = read_record(repo)
+    assert record.answers["package_name"] == "legacy_model" and list(record.stages) == ["a"]
