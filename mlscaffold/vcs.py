@@ -63,8 +63,11 @@ class GrepHit:
     text: str
 
 
-def grep_tracked(path: Path, needles: list[str]) -> list[GrepHit] | None:
-    """Lines of tracked text files under `path` containing any needle (fixed, case-insensitive).
+def grep_tracked(path: Path, needles: list[tuple[str, ...]]) -> list[GrepHit] | None:
+    """Lines of tracked text files under `path` that contain every string of any needle.
+
+    A needle is a tuple of fixed strings, matched case-insensitively: `[("akia",), ("://", "@")]`
+    finds lines with "akia", or with both "://" and "@".
 
     Uses `git grep`, which reads only what git tracks and skips binary files. Returns None when
     `path` is not the top of a git work tree (the caller then scans the files itself).
@@ -72,8 +75,9 @@ def grep_tracked(path: Path, needles: list[str]) -> list[GrepHit] | None:
     import git
 
     args = ["-I", "-n", "-z", "-i", "-F", "--no-color"]
-    for needle in needles:
-        args += ["-e", needle]  # needles are ours, but `-e` keeps any of them from being an option
+    for needle in needles:  # needles are ours, and `-e` keeps any of them from being an option
+        for i, part in enumerate(needle):
+            args += ["-e", part] if i == 0 else ["--and", "-e", part]
     try:
         with git.Repo(path, search_parent_directories=False) as repo:
             status, out, err = repo.git.grep(
@@ -315,3 +319,143 @@ def advance_pristine(repo_path: Path, files: dict[str, bytes], modes: dict[str, 
     )
     set_pristine_ref(repo_path, new, previous)
     return new
+
+
+# ---------------------------------------------------------------------------------------------------
+# What `mlscaffold update` needs from git
+
+
+def uncommitted_paths(repo_path: Path) -> list[str]:
+    """Tracked paths with staged, unstaged or unmerged changes (untracked files do not count)."""
+    import git
+
+    with _open_repo(repo_path) as repo:
+        try:
+            out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=no", "--no-renames", "--")
+        except git.GitCommandError as err:
+            raise _git_error(repo_path, "status", err) from err
+    return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+
+
+def tracked_set(repo_path: Path) -> set[str]:
+    """Every path in git's index (any stage) of the repo at `repo_path`."""
+    import git
+
+    with _open_repo(repo_path) as repo:
+        try:
+            out = repo.git.ls_files("-z", "--full-name", "--")
+        except git.GitCommandError as err:
+            raise _git_error(repo_path, "ls-files", err) from err
+    return {p for p in out.split("\0") if p}
+
+
+def tree_files(repo_path: Path, commit: str) -> dict[str, Blob]:
+    """Every file of a commit's tree with its bytes and mode (symlinks and submodules are skipped)."""
+    import git
+
+    files: dict[str, Blob] = {}
+    with _open_repo(repo_path) as repo:
+        try:
+            tree = repo.commit(commit).tree
+            for item in tree.traverse():
+                if isinstance(item, git.Blob) and item.mode in (0o100644, 0o100755):
+                    files[str(item.path)] = Blob(
+                        item.data_stream.read(), 0o755 if item.mode & 0o111 else 0o644
+                    )
+        except (git.GitCommandError, ValueError) as err:
+            raise _git_error(repo_path, f"reading commit {commit[:12]}", err) from err
+    return files
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    content: bytes
+    conflicts: int  # 0: merged cleanly
+
+
+def merge_file(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]) -> MergeOutcome:
+    """Three-way merge of one file's bytes with `git merge-file` (run outside any repository)."""
+    import tempfile
+
+    import git
+
+    with tempfile.TemporaryDirectory(prefix="mlscaffold-merge-") as scratch:
+        paths = []
+        for name, content in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(scratch) / name
+            path.write_bytes(content)
+            paths.append(str(path))
+        label_args = [arg for label in labels for arg in ("-L", label)]
+        status, out, err = git.Git(scratch).execute(
+            ["git", "merge-file", "-p", *label_args, "--", *paths],
+            with_extended_output=True,
+            with_exceptions=False,
+            strip_newline_in_stdout=False,
+            stdout_as_string=False,
+        )
+    if not isinstance(out, bytes) or status < 0 or status > 127:
+        detail = err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err)
+        raise MlscaffoldError(f"git merge-file failed: {' '.join(detail.split())}")
+    return MergeOutcome(out, status)
+
+
+def mark_unmerged(repo_path: Path, entries: dict[str, tuple[Blob | None, Blob | None, Blob | None]]) -> None:
+    """Record conflicts in git's index as stages 1 (base), 2 (ours) and 3 (theirs), as `git merge` does,
+    so `git status` lists them as unmerged until the user resolves and adds them."""
+    import git
+
+    with _open_repo(repo_path) as repo:
+        try:
+            order = sorted(entries)
+            blobs = [b for p in order for b in entries[p] if b is not None]
+            shas = iter(store_blobs(repo, [b.content for b in blobs]))
+            lines: list[str] = []
+            for path in order:
+                lines.append(f"0 {'0' * 40}\t{path}")
+                for stage, blob in enumerate(entries[path], start=1):
+                    if blob is not None:
+                        lines.append(f"{_git_mode(blob.mode)} {next(shas)} {stage}\t{path}")
+            _index_info(repo, lines)
+        except git.GitCommandError as err:
+            raise _git_error(repo_path, "update-index", err) from err
+
+
+_REF_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-+")
+
+
+def redact_url(url: str) -> str:
+    """`https://user:token@host/x` -> `https://***@host/x` (promise P10)."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def clone_template(url: str, ref: str | None, dest: Path) -> str:
+    """Clone a template repository into `dest` (a fresh folder) and check out `ref` (default: its
+    HEAD); returns the commit id. Unsafe protocols and options stay refused (promise P9)."""
+    import git
+
+    shown = redact_url(url)
+    if url.startswith("-") or "\n" in url or "\0" in url:
+        raise UserError(f"template '{shown}': not a valid git URL")
+    if ref is not None and (not ref or ref.startswith("-") or ".." in ref or not set(ref) <= _REF_OK):
+        raise UserError(f"--to {ref!r}: not a valid git ref (letters, digits, '._/-+'; no leading '-')")
+    try:
+        repo = git.Repo.clone_from(
+            url, dest, multi_options=["--quiet", "--no-checkout"], env={"GIT_TERMINAL_PROMPT": "0"}
+        )
+    except git.GitCommandError as err:
+        raise UserError(f"template '{shown}': git clone failed (check the URL and your access)") from err
+    with repo:
+        try:
+            sha = str(
+                repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref or 'HEAD'}^{{commit}}")
+            )
+        except git.GitCommandError as err:
+            raise UserError(f"template '{shown}': no such ref {ref!r}") from err
+        try:
+            repo.git.checkout("--quiet", "--detach", sha)
+        except git.GitCommandError as err:
+            raise _git_error(dest, "checkout", err) from err
+    return sha

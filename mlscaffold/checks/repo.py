@@ -105,23 +105,28 @@ class RepoView:
         path = self.root / "pyproject.toml"
         return load_mapping(path) if path.is_file() else None
 
-    def scan(self, needles: list[str]) -> list[Line]:
-        """Lines of text files containing any needle (case-insensitive); git grep when tracked."""
+    def scan(self, needles: list[tuple[str, ...]]) -> list[Line]:
+        """Lines of text files holding every string of any needle (case-insensitive).
+
+        Uses git grep when the files are tracked, else reads each file.
+        """
         if self.git_tracked:
             hits = vcs.grep_tracked(self.root, needles)
             if hits is not None:
                 return [Line(h.path, h.line, h.text) for h in hits]
         return self._scan_files(needles)
 
-    def _scan_files(self, needles: list[str]) -> list[Line]:
-        rx = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+    def _scan_files(self, needles: list[tuple[str, ...]]) -> list[Line]:
+        lowered = [tuple(part.lower() for part in needle) for needle in needles]
+        first = re.compile("|".join(re.escape(n[0]) for n in lowered), re.IGNORECASE)
         found: list[Line] = []
         for rel in self.files:
             text = self.read_text(rel)
-            if text is None or rx.search(text) is None:
+            if text is None or first.search(text) is None:
                 continue
             for number, line in enumerate(text.splitlines(), start=1):
-                if rx.search(line):
+                low = line.lower()
+                if any(all(part in low for part in needle) for needle in lowered):
                     found.append(Line(rel, number, line))
         return found
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -222,10 +223,10 @@ class NoLargeFiles(Rule):
 
     def check(self, repo: RepoView) -> Iterator[Finding]:
         exempt = [compile_glob(p) for p in (*self.exclude, *_lfs_patterns(repo))]
-        root = repo.root
+        root = str(repo.root)
         for rel in repo.files:
             try:
-                size = (root / rel).stat().st_size
+                size = os.stat(os.path.join(root, rel)).st_size
             except OSError:
                 continue
             if size > self.max_bytes and not any(rx.match(rel) for rx in exempt):

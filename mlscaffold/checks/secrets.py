@@ -16,7 +16,7 @@ ALLOW_MARKER = "pragma: allowlist secret"
 class SecretPattern:
     name: str
     regex: re.Pattern[str]
-    needles: tuple[str, ...]  # fixed strings (case-insensitive) that every match contains
+    needles: tuple[tuple[str, ...], ...]  # every match contains all strings of one needle
     value_group: int = 0  # the group holding the secret; placeholders there are not findings
 
 
@@ -31,26 +31,26 @@ PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern(
         "private key",
         re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
-        ("PRIVATE KEY",),
+        (("private key",),),
     ),
-    SecretPattern("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), ("AKIA", "ASIA")),
+    SecretPattern("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), (("akia",), ("asia",))),
     SecretPattern(
         "GitHub token",
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        (("ghp_",), ("gho_",), ("ghu_",), ("ghs_",), ("ghr_",), ("github_pat_",)),
     ),
-    SecretPattern("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), ("glpat-",)),
-    SecretPattern("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), ("xox",)),
-    SecretPattern("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), ("AIza",)),
+    SecretPattern("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), (("glpat-",),)),
+    SecretPattern("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), (("xox",),)),
+    SecretPattern("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), (("aiza",),)),
     SecretPattern(
         "API secret key",
         re.compile(r"\b(?:sk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{32,}|sk_live_[0-9A-Za-z]{24,})"),
-        ("sk-", "sk_live_"),
+        (("sk-",), ("sk_live_",)),
     ),
     SecretPattern(
         "password in a URL",
         re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@'\"]+:([^\s/@'\"]+)@[^\s/'\"]"),
-        ("://",),
+        (("://", "@"),),
         value_group=1,
     ),
     SecretPattern(
@@ -59,12 +59,26 @@ PATTERNS: tuple[SecretPattern, ...] = (
             r"(?i)\b(?:password|passwd|pwd|secret|secret_key|api_?key|access_?token|auth_?token"
             r"|client_secret)[\"']?\s*[:=]\s*[\"']([^\"'\s]{8,})[\"']"
         ),
-        ("password", "passwd", "pwd", "secret", "key", "token"),
+        tuple(
+            (word,)
+            for word in (
+                "password",
+                "passwd",
+                "pwd",
+                "secret",
+                "api_key",
+                "apikey",
+                "access_token",
+                "accesstoken",
+                "auth_token",
+                "authtoken",
+            )
+        ),
         value_group=1,
     ),
 )
 
-NEEDLES: list[str] = sorted({n for p in PATTERNS for n in p.needles})
+NEEDLES: list[tuple[str, ...]] = sorted({n for p in PATTERNS for n in p.needles})
 MAX_LINE = 4000
 
 
@@ -74,7 +88,10 @@ def find_secrets(line: str) -> list[str]:
         return []
     line = line[:MAX_LINE]
     found: list[str] = []
+    low = line.lower()
     for pattern in PATTERNS:
+        if not any(all(part in low for part in needle) for needle in pattern.needles):
+            continue
         for match in pattern.regex.finditer(line):
             value = match.group(pattern.value_group)
             if pattern.value_group and PLACEHOLDER_RX.search(value):
