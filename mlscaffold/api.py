@@ -19,7 +19,6 @@ from .render import FileSpec, merge_specs, move_into_place, render_unit, staging
 from .templates import TemplateSet, Unit, load_template_set
 from .tomledit import add_dependencies
 
-
 # Answers the engine itself understands, even when a template set asks no question about them.
 ENGINE_KEYS = frozenset({"stages", "package_name", "project_slug"})
 
@@ -223,8 +222,10 @@ def new_project(
             _run_hooks(tset, "post_gen_project", staging, context)
         commit = None
         if git:
+            from .update import store_first_pristine
             from .vcs import init_and_commit
 
+            store_first_pristine(staging, files)
             commit = init_and_commit(
                 staging, f"Generate {context['project_slug']} with mlscaffold {__version__}"
             )

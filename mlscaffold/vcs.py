@@ -294,13 +294,16 @@ def write_pristine(
             raise _git_error(repo_path, "storing the pristine rendering", err) from err
 
 
-def set_pristine_ref(repo_path: Path, new: str, old: str | None) -> None:
-    """Point `refs/mlscaffold/pristine` at `new`, only if it still points at `old` (no lost race)."""
+def set_pristine_ref(repo_path: Path, new: str, old: str | None = None) -> None:
+    """Point `refs/mlscaffold/pristine` at `new`. With `old` (40 zeros: "must not exist yet") the
+    move happens only if the ref still is `old`, so two runs cannot silently overwrite each other."""
     import git
 
     with _open_repo(repo_path) as repo:
         try:
-            repo.git.update_ref("-m", "mlscaffold: pristine rendering", PRISTINE_REF, new, old or "0" * 40)
+            repo.git.update_ref(
+                "-m", "mlscaffold: pristine rendering", PRISTINE_REF, new, *([old] if old else [])
+            )
         except git.GitCommandError as err:
             raise _git_error(repo_path, "update-ref", err) from err
 
@@ -317,7 +320,7 @@ def advance_pristine(repo_path: Path, files: dict[str, bytes], modes: dict[str, 
         message="mlscaffold: pristine rendering (stages added)",
         base=previous,
     )
-    set_pristine_ref(repo_path, new, previous)
+    set_pristine_ref(repo_path, new, previous or "0" * 40)
     return new
 
 
@@ -459,3 +462,13 @@ def clone_template(url: str, ref: str | None, dest: Path) -> str:
         except git.GitCommandError as err:
             raise _git_error(dest, "checkout", err) from err
     return sha
+
+
+def init_repo(path: Path) -> None:
+    """`git init` a folder (harmless when it is a repository already)."""
+    import git
+
+    try:
+        git.Repo.init(path).close()
+    except git.GitCommandError as err:
+        raise _git_error(path, "init", err) from err

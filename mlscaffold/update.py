@@ -1,0 +1,553 @@
+"""`mlscaffold update` and `mlscaffold diff`: bring template changes into a generated repo, never losing
+a user edit (promise P6).
+
+The merge base is the PRISTINE rendering of the last generation, kept in git as a commit of its own
+(`refs/mlscaffold/pristine`, its id also in the record), so old template code is never needed
+(docs/update.md explains why). An update renders what the templates give today with the recorded
+answers and merges it file by file, three-way: base = pristine, ours = the repo, theirs = the new
+rendering. The plan is made in full first; `render.apply_changes` then writes it all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import MergeConflictsRemain, UserError
+from .record import RECORD_NAME, Record, read_record
+from .render import Change, FileSpec
+from .templates import TemplateSet
+from .vcs import Blob
+
+ConflictMode = Literal["inline", "rej"]
+Status = Literal[
+    "updated",  # the user had not touched it: the template's new version replaces it
+    "merged",  # both changed it: the template's change merged into the user's text
+    "added",  # new in the template
+    "deleted",  # dropped by the template, untouched by the user
+    "conflict",  # both changed the same lines: conflict markers, unmerged in git
+    "rejected",  # --conflict rej: the user's text stays; the template's hunks are in a .rej file
+    "kept",  # dropped by the template, but the user edited it: kept
+    "skipped",  # the user deleted it, or it is untracked: left alone
+    "blocked",  # the template adds a file where an untracked file or a folder already is
+]
+_NEEDS_ATTENTION = ("conflict", "rejected", "blocked")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    status: Status
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    repo: Path
+    from_version: str
+    to_version: str
+    outcomes: tuple[FileOutcome, ...]
+    dry_run: bool = False
+    pristine: str | None = None  # the new pristine commit (None: dry run, conflicts, or nothing changed)
+    diff: str = ""  # the dry run's unified diff
+
+    @property
+    def conflicts(self) -> tuple[str, ...]:
+        return tuple(o.path for o in self.outcomes if o.status in _NEEDS_ATTENTION)
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return tuple(o.path for o in self.outcomes if o.status in ("updated", "merged", "added", "deleted"))
+
+    def raise_for_conflicts(self) -> None:
+        """Exit 3 while anything needs the user's hand (never 0 with conflicts left: P6)."""
+        if self.conflicts and not self.dry_run:
+            raise MergeConflictsRemain(
+                f"{len(self.conflicts)} file(s) need your attention; resolve them, commit, and run "
+                "`mlscaffold update` again to finish (the record advances only then)",
+                self.conflicts,
+            )
+
+
+# ---------------------------------------------------------------------------------------------------
+# finding the template and the merge base
+
+
+def _is_git_url(source: str) -> bool:
+    return "://" in source or source.startswith("git@") or source.endswith(".git")
+
+
+@contextlib.contextmanager
+def _template_at(source: str, to: str | None, repo: Path) -> Iterator[TemplateSet]:
+    """Load the template set the record names; `--to REF` (or a git URL) goes through a temporary
+    clone that is removed afterwards (P15)."""
+    from .templates import load_template_set
+    from .vcs import clone_template
+
+    if not _is_git_url(source) and source != "builtin":
+        local = Path(source).expanduser()
+        if not local.is_absolute() and not local.is_dir() and (repo / local).is_dir():
+            local = repo / local
+        source = str(local)
+    if to is None and not _is_git_url(source):
+        yield load_template_set(source)
+        return
+    if source == "builtin":
+        raise UserError("--to needs a template from git; this repo was generated from the built-in templates")
+    scratch = Path(tempfile.mkdtemp(prefix="mlscaffold-template-"))
+    try:
+        clone_template(source, to, scratch / "t")
+        tset = load_template_set(str(scratch / "t"))
+        yield replace(tset, source=source)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _pristine_base(repo: Path, record: Record) -> tuple[str, dict[str, Blob]]:
+    """The pristine commit of the last generation and its files."""
+    from .vcs import PRISTINE_REF, has_commit, pristine_commit, tree_files
+
+    sha = record.pristine if record.pristine and has_commit(repo, record.pristine) else None
+    sha = sha or pristine_commit(repo)
+    if sha is None:
+        raise UserError(
+            f"{repo}: the pristine rendering (git ref {PRISTINE_REF}) is missing, so there is no merge "
+            f"base; fetch it from the repo you cloned: git fetch origin '{PRISTINE_REF}:{PRISTINE_REF}'"
+        )
+    return sha, tree_files(repo, sha)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in text.split("."))
+
+
+def _answers(
+    tset: TemplateSet, record: Record, set_values: tuple[str, ...], answers_file: Path | None
+) -> dict[str, Any]:
+    """Recorded answers, overridden by --answers and --set; questions new in the template take
+    their defaults (update never prompts)."""
+    from .api import AnswerSources, gather_answers
+    from .questions import load_questions
+
+    stages = [tset.stage(name) for name in record.stages if name in tset.stages]
+    known = {q.name for q in load_questions(list(tset.questions), "template.yaml")}
+    for unit in (tset.base, *stages):
+        known |= {q.name for q in load_questions(list(unit.questions), f"{unit.name}/manifest.yaml")}
+    recorded = {k: v for k, v in record.answers.items() if k in known}
+    sources = AnswerSources(
+        answers_file=answers_file, set_values=set_values, defaults=True, recorded=recorded
+    )
+    return {**record.answers, **gather_answers(tset, sources, stages)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the per-file three-way decision
+
+
+@dataclass
+class _Plan:
+    changes: list[Change] = field(default_factory=list)
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    unmerged: dict[str, tuple[Blob | None, Blob | None, Blob | None]] = field(default_factory=dict)
+
+    def write(self, path: str, content: bytes, mode: int, status: Status, note: str = "") -> None:
+        self.changes.append(Change(path, "modify", content, mode))
+        self.outcomes.append(FileOutcome(path, status, note))
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """Everything known about one path before deciding what to do with it."""
+
+    path: str
+    base: Blob | None
+    ours: Blob | None  # None: absent from the work tree
+    theirs: Blob | None
+    tracked: bool
+    regular: bool  # False when the path is a folder, a symlink or something else on disk
+
+
+def _is_text(content: bytes) -> bool:
+    if b"\0" in content:
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decide(s: _Sides, plan: _Plan, mode: ConflictMode, labels: tuple[str, str, str], repo: Path) -> None:
+    base, ours, theirs = s.base, s.ours, s.theirs
+    if base == theirs:
+        return  # the template did not change this file: whatever the user did stays
+    if not s.regular:
+        plan.outcomes.append(FileOutcome(s.path, "blocked", "not a regular file in the repo; left alone"))
+        return
+    if ours is not None and not s.tracked:
+        status: Status = "blocked" if theirs is not None else "skipped"
+        plan.outcomes.append(FileOutcome(s.path, status, "untracked in git; left alone"))
+        return
+    if theirs is None:  # the template dropped it
+        if ours is None:
+            return
+        if ours.content == base.content if base else False:
+            plan.changes.append(Change(s.path, "delete"))
+            plan.outcomes.append(FileOutcome(s.path, "deleted"))
+        else:
+            plan.outcomes.append(
+                FileOutcome(s.path, "kept", "the template dropped it; you edited it, so it stays")
+            )
+        return
+    if ours is None:
+        if base is None:
+            plan.write(s.path, theirs.content, theirs.mode, "added")
+        else:
+            plan.outcomes.append(FileOutcome(s.path, "skipped", "you deleted it; not brought back"))
+        return
+    _three_way(s.path, base, ours, theirs, plan, mode, labels, repo)
+
+
+def _mode(base: Blob | None, ours: Blob, theirs: Blob) -> int:
+    """The user's mode wins when they changed it; otherwise the template's."""
+    return ours.mode if base is not None and ours.mode != base.mode else theirs.mode
+
+
+def _three_way(
+    path: str,
+    base: Blob | None,
+    ours: Blob,
+    theirs: Blob,
+    plan: _Plan,
+    mode: ConflictMode,
+    labels: tuple[str, str, str],
+    repo: Path,
+) -> None:
+    from .vcs import merge_file
+
+    if ours == theirs:
+        return
+    if base is not None and ours == base:
+        plan.write(path, theirs.content, theirs.mode, "updated")
+        return
+    new_mode = _mode(base, ours, theirs)
+    if ours.content == theirs.content:
+        if new_mode != ours.mode:
+            plan.write(path, ours.content, new_mode, "updated", "mode only")
+        return
+    base_bytes = base.content if base is not None else b""
+    if not all(_is_text(c) for c in (base_bytes, ours.content, theirs.content)):
+        _conflict(path, base, ours, theirs, ours.content, plan, mode, repo, "binary: your version kept")
+        return
+    merged = merge_file(ours.content, base_bytes, theirs.content, labels)
+    if merged.conflicts == 0:
+        plan.write(path, merged.content, new_mode, "merged")
+        return
+    if mode == "rej":
+        _reject(path, base_bytes, ours, theirs, plan, labels, repo)
+        return
+    _conflict(path, base, ours, theirs, merged.content, plan, mode, repo, f"{merged.conflicts} conflict(s)")
+
+
+def _conflict(
+    path: str,
+    base: Blob | None,
+    ours: Blob,
+    theirs: Blob,
+    content: bytes,
+    plan: _Plan,
+    mode: ConflictMode,
+    repo: Path,
+    note: str,
+) -> None:
+    if mode == "rej":
+        rej = _free_name(repo, path, plan)
+        plan.changes.append(Change(rej, "create", theirs.content, 0o644))
+        plan.outcomes.append(FileOutcome(path, "rejected", f"{note}; the template's version is in {rej}"))
+        return
+    if content != ours.content:
+        plan.changes.append(Change(path, "modify", content, ours.mode))
+    plan.outcomes.append(FileOutcome(path, "conflict", note))
+    plan.unmerged[path] = (base, ours, theirs)
+
+
+def _free_name(repo: Path, path: str, plan: _Plan) -> str:
+    """`<file>.rej`, or `<file>.rej.N` when that name is taken (an existing file is never touched)."""
+    taken = {c.path for c in plan.changes}
+    name, n = f"{path}.rej", 1
+    while (repo / name).exists() or (repo / name).is_symlink() or name in taken:
+        n += 1
+        name = f"{path}.rej.{n}"
+    return name
+
+
+def _reject(
+    path: str, base: bytes, ours: Blob, theirs: Blob, plan: _Plan, labels: tuple[str, str, str], repo: Path
+) -> None:
+    """Apply each template hunk that merges cleanly on its own; the others go to `<file>.rej` as a
+    unified diff. The user's text is never replaced by the template's."""
+    from .vcs import merge_file
+
+    old = base.decode("utf-8").splitlines(keepends=True)
+    new = theirs.content.decode("utf-8").splitlines(keepends=True)
+    current = ours.content
+    rejected: list[str] = []
+    for group in difflib.SequenceMatcher(None, old, new, autojunk=False).get_grouped_opcodes(3):
+        patched = list(old)
+        for tag, i1, i2, j1, j2 in reversed(group):
+            if tag != "equal":
+                patched[i1:i2] = new[j1:j2]
+        attempt = merge_file(current, base, "".join(patched).encode("utf-8"), labels)
+        if attempt.conflicts == 0:
+            current = attempt.content
+            continue
+        first, last = group[0], group[-1]
+        rejected.append(f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            rejected += [" " + line for line in old[i1:i2]] if tag == "equal" else []
+            rejected += ["-" + line for line in old[i1:i2]] if tag in ("replace", "delete") else []
+            rejected += ["+" + line for line in new[j1:j2]] if tag in ("replace", "insert") else []
+    if current != ours.content:
+        plan.changes.append(Change(path, "modify", current, ours.mode))
+    rej = _free_name(repo, path, plan)
+    body = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in rejected
+    )
+    plan.changes.append(Change(rej, "create", f"--- a/{path}\n+++ b/{path}\n{body}".encode(), 0o644))
+    plan.outcomes.append(
+        FileOutcome(path, "rejected", f"your text kept; the template's hunk(s) are in {rej}")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# reading the work tree
+
+
+def _on_disk(repo: Path, path: str) -> tuple[Blob | None, bool]:
+    """The work tree's version of `path` and whether it is a plain file (or absent)."""
+    import os
+    import stat
+
+    target = repo / path
+    for parent in list(target.relative_to(repo).parents)[:-1]:
+        if (repo / parent).is_symlink() or (repo / parent).is_file():
+            return None, False
+    try:
+        st = os.lstat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        return None, True
+    if not stat.S_ISREG(st.st_mode):
+        return None, False
+    return Blob(target.read_bytes(), 0o755 if st.st_mode & 0o111 else 0o644), True
+
+
+def _plan_merge(
+    repo: Path,
+    base: Mapping[str, Blob],
+    theirs: Mapping[str, Blob],
+    mode: ConflictMode,
+    labels: tuple[str, str, str],
+) -> _Plan:
+    from .vcs import tracked_set
+
+    tracked = tracked_set(repo)
+    plan = _Plan()
+    for path in sorted((set(base) | set(theirs)) - {RECORD_NAME}):
+        if base.get(path) == theirs.get(path):
+            continue
+        ours, regular = _on_disk(repo, path)
+        sides = _Sides(path, base.get(path), ours, theirs.get(path), path in tracked, regular)
+        _decide(sides, plan, mode, labels, repo)
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------------
+# the verbs
+
+
+def _blobs(files: Mapping[str, FileSpec]) -> dict[str, Blob]:
+    return {path: Blob(spec.content, 0o755 if spec.mode & 0o111 else 0o644) for path, spec in files.items()}
+
+
+def _require_clean(repo: Path) -> None:
+    from .vcs import uncommitted_paths
+
+    dirty = uncommitted_paths(repo)
+    if dirty:
+        listed = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+        raise UserError(
+            f"{repo}: the repository has uncommitted changes ({listed}); "
+            "commit or stash them (and resolve any conflicts), then run `mlscaffold update` again"
+        )
+
+
+def update_project(
+    *,
+    repo: Path = Path("."),
+    to: str | None = None,
+    conflict: ConflictMode = "inline",
+    set_values: tuple[str, ...] = (),
+    answers_file: Path | None = None,
+    dry_run: bool = False,
+    trust: bool = False,
+) -> UpdateResult:
+    """Merge what the templates render today into the repo (see the module docstring)."""
+    from .api import exclusive
+
+    repo = repo.absolute()
+    record = read_record(repo)
+    if conflict not in ("inline", "rej"):
+        raise UserError(f"--conflict {conflict!r}: expected 'inline' or 'rej'")
+    with exclusive(repo):
+        _require_clean(repo)
+        with _template_at(record.template_source, to, repo) as tset:
+            return _update(repo, record, tset, conflict, set_values, answers_file, dry_run, trust)
+
+
+def _update(
+    repo: Path,
+    record: Record,
+    tset: TemplateSet,
+    conflict: ConflictMode,
+    set_values: tuple[str, ...],
+    answers_file: Path | None,
+    dry_run: bool,
+    trust: bool,
+) -> UpdateResult:
+    from .api import render_project
+    from .render import apply_changes
+    from .vcs import mark_unmerged, set_pristine_ref, write_pristine
+
+    tset.require_trust(trust)
+    if _version_tuple(tset.version) < _version_tuple(record.template_version):
+        raise UserError(
+            f"template '{tset.source}' is version {tset.version}, older than the {record.template_version} "
+            "this repo was generated with; refusing to go backwards (use --to with a newer ref)"
+        )
+    base_id, base = _pristine_base(repo, record)
+    answers = _answers(tset, record, set_values, answers_file)
+    stages = tset.order_stages([s for s in record.stages if s in tset.stages])
+    rendered = render_project(tset, {**answers, "stages": stages}, stages, trusted=trust)
+    theirs = _blobs(rendered)
+    labels = ("yours", f"template {record.template_version}", f"template {tset.version}")
+    plan = _plan_merge(repo, base, theirs, conflict, labels)
+    result = UpdateResult(repo, record.template_version, tset.version, tuple(plan.outcomes), dry_run)
+    if dry_run:
+        return replace(result, diff=_changes_diff(repo, plan.changes))
+    if theirs == base:
+        return result  # nothing changed in the templates: no file is touched (P13)
+    message = f"mlscaffold: pristine rendering of {tset.name} {tset.version}"
+    new_id = write_pristine(repo, theirs, parent=base_id, message=message)
+    if not result.conflicts:
+        new_record = replace(_rendered_record(rendered), pristine=new_id)
+        plan.changes.append(Change(RECORD_NAME, "modify", new_record.to_yaml().encode("utf-8"), 0o644))
+    apply_changes(repo, plan.changes)
+    if plan.unmerged:
+        mark_unmerged(repo, plan.unmerged)
+    if result.conflicts:
+        return result
+    set_pristine_ref(repo, new_id)
+    return replace(result, pristine=new_id)
+
+
+def _rendered_record(rendered: Mapping[str, FileSpec]) -> Record:
+    """The record the templates just rendered, read back through the one record reader."""
+    with tempfile.TemporaryDirectory(prefix="mlscaffold-record-") as scratch:
+        (Path(scratch) / RECORD_NAME).write_bytes(rendered[RECORD_NAME].content)
+        return read_record(Path(scratch))
+
+
+def _changes_diff(repo: Path, changes: list[Change]) -> str:
+    chunks = []
+    for change in changes:
+        target = repo / change.path
+        old = target.read_bytes() if change.action != "create" and target.is_file() else b""
+        new = b"" if change.action == "delete" else change.content
+        chunks.append(_unified(old, new, f"a/{change.path}", f"b/{change.path}"))
+    return "".join(chunks)
+
+
+def _unified(old: bytes, new: bytes, old_name: str, new_name: str) -> str:
+    if old == new:
+        return ""
+    if not (_is_text(old) and _is_text(new)):
+        return f"Binary files {old_name} and {new_name} differ\n"
+    lines = difflib.unified_diff(
+        old.decode("utf-8").splitlines(keepends=True),
+        new.decode("utf-8").splitlines(keepends=True),
+        old_name if old else "/dev/null",
+        new_name if new else "/dev/null",
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def diff_project(*, repo: Path = Path("."), trust: bool = False) -> str:
+    """A unified diff from what the templates would render today (a/) to the repo (b/); "" when the
+    repo matches. The record's `pristine` field is bookkeeping and is left out of the comparison."""
+    from .api import render_project
+    from .vcs import tracked_set
+
+    repo = repo.absolute()
+    record = read_record(repo)
+    with _template_at(record.template_source, None, repo) as tset:
+        tset.require_trust(trust)
+        answers = _answers(tset, record, (), None)
+        stages = tset.order_stages([s for s in record.stages if s in tset.stages])
+        rendered = render_project(tset, {**answers, "stages": stages}, stages, trusted=trust)
+    tracked = tracked_set(repo) if (repo / ".git").exists() else set()
+    chunks = []
+    for path in sorted(rendered):
+        expected = rendered[path].content
+        ours, _ = _on_disk(repo, path)
+        actual = ours.content if ours is not None else b""
+        if path == RECORD_NAME and ours is not None:
+            actual = replace(read_record(repo), pristine=None).to_yaml().encode("utf-8")
+            expected = replace(_rendered_record(rendered), pristine=None).to_yaml().encode("utf-8")
+        chunks.append(_unified(expected, actual, f"a/{path}", f"b/{path}"))
+    with contextlib.suppress(UserError):
+        _, base = _pristine_base(repo, record)
+        for path in sorted(set(base) - set(rendered)):  # dropped by the templates, still in the repo
+            ours, _ = _on_disk(repo, path)
+            if ours is not None and path in tracked:
+                chunks.append(_unified(b"", ours.content, f"a/{path}", f"b/{path}"))
+    return "".join(chunks)
+
+
+def format_update(result: UpdateResult) -> str:
+    """The report the CLI prints."""
+    head = "would update" if result.dry_run else "updated"
+    if not result.outcomes:
+        return f"nothing to update: {result.repo} matches template {result.to_version}"
+    lines = [f"{head} {result.repo}: template {result.from_version} -> {result.to_version}"]
+    for outcome in result.outcomes:
+        note = f" ({outcome.note})" if outcome.note else ""
+        lines.append(f"  {outcome.status:<9} {outcome.path}{note}")
+    if result.conflicts and not result.dry_run:
+        lines.append(
+            "resolve the files marked conflict/rejected/blocked, `git add` them, commit, then run "
+            "`mlscaffold update` again"
+        )
+    if result.dry_run and result.diff:
+        lines.append(result.diff.rstrip("\n"))
+    return "\n".join(lines)
+
+
+def store_first_pristine(staging: Path, files: Mapping[str, FileSpec]) -> str:
+    """For `new`: git-init the staging folder, store the rendering as the first pristine commit,
+    point the ref at it and write its id into the record; the caller then makes the first commit."""
+    from .vcs import init_repo, set_pristine_ref, write_pristine
+
+    init_repo(staging)
+    pristine = write_pristine(staging, _blobs(files), parent=None, message="mlscaffold: pristine rendering")
+    set_pristine_ref(staging, pristine, "0" * 40)
+    record = replace(_rendered_record(files), pristine=pristine)
+    (staging / RECORD_NAME).write_bytes(record.to_yaml().encode("utf-8"))
+    return pristine
