@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import ConflictError, MlscaffoldError, UserError
+from .errors import AnswerError, ConflictError, MlscaffoldError, UserError
 from .record import RECORD_NAME, Record
 from .render import FileSpec, merge_specs, move_into_place, render_unit, staging_beside, write_tree
 from .templates import TemplateSet, Unit, load_template_set
@@ -84,9 +84,15 @@ def gather_answers(
     if sources.answers_file is not None:
         given.update(load_answers_file(sources.answers_file))
     given.update(parse_set_values(list(sources.set_values)))
+    for key, value in tset.locked.items():
+        if key in given and str(given[key]) != str(value) and key not in sources.recorded:
+            raise AnswerError(key, f"locked to {value!r} by the team template '{tset.source}'")
+        given[key] = value
     questions = list(load_questions(list(tset.questions), str(tset.root / "template.yaml")))
     for unit in (tset.base, *stage_units):
-        questions.extend(load_questions(list(unit.questions), str(unit.root / "manifest.yaml")))
+        named = {q.name for q in questions}
+        found = load_questions(list(unit.questions), str(unit.root / "manifest.yaml"))
+        questions.extend(q for q in found if q.name not in named)
     asked = {q.name for q in questions}
     engine = {k: given.pop(k) for k in ENGINE_KEYS - asked if k in given}
     answers = collect_answers(
@@ -133,18 +139,48 @@ def render_project(
     """Render the base and the given stages, register dependencies, and add the record."""
     units = [tset.stage(name) for name in stages]
     context = build_context(tset, answers, stages)
-    files = merge_specs(render_unit(unit, context, trusted=trusted) for unit in (tset.base, *units))
-    register_stage_dependencies(files, [tset.base, *units])
+    base = render_unit(tset.base, context, trusted=trusted)
+    groups = [render_unit(unit, context, trusted=trusted) for unit in units]
+    if tset.overlay is not None:
+        base, groups = _layer_on_cookiecutter(tset.overlay, base, units, context, trusted)
+    files = merge_specs([base, *groups])
+    register_stage_dependencies(files, [tset.base, *([tset.overlay] if tset.overlay else []), *units])
     record = Record(
         mlscaffold_version=__version__,
         template_source=tset.source,
         template_version=tset.version,
         template_name=tset.name,
+        template_commit=tset.commit,
         answers=dict(answers),
         stages={name: tset.version for name in stages},
     )
     files[RECORD_NAME] = FileSpec(RECORD_NAME, record.to_yaml().encode("utf-8"), 0o644, "record")
     return files
+
+
+def _layer_on_cookiecutter(
+    overlay: Unit, base: list[FileSpec], units: Sequence[Unit], context: dict[str, Any], trusted: bool
+) -> tuple[list[FileSpec], list[list[FileSpec]]]:
+    """A cookiecutter base keeps its files; the mlscaffold base adds what stages plug into, fitted to the
+    cookiecutter's package and layout, and edits shared files (Makefile, .gitignore) minimally."""
+    from .shared_files import SHARED, detect_layout, merge_shared_file, relayout
+
+    package, layout = detect_layout(spec.path for spec in base)
+    if package is not None:
+        context = {**context, "package_name": package}
+        context["cookiecutter"] = {**context["cookiecutter"], "package_name": package}
+    fit = str(context["package_name"])
+    merged = {spec.path: spec for spec in base}
+    for spec in relayout(render_unit(overlay, context, trusted=trusted), fit, layout):
+        mine = merged.get(spec.path)
+        if mine is None:
+            merged[spec.path] = spec
+        elif spec.path in SHARED:
+            edited = merge_shared_file(spec.path, mine.content, spec.content)
+            if edited is not None:
+                merged[spec.path] = FileSpec(spec.path, edited, mine.mode, mine.origin)
+    groups = [relayout(render_unit(unit, context, trusted=trusted), fit, layout) for unit in units]
+    return list(merged.values()), groups
 
 
 def _run_hooks(tset: TemplateSet, which: str, cwd: Path, context: Mapping[str, Any]) -> None:

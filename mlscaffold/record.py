@@ -16,7 +16,7 @@ from .yamlio import dumps_yaml, load_mapping
 
 RECORD_NAME = ".mlscaffold.yaml"
 _KEYS = {"mlscaffold_version", "template", "answers", "stages", "pristine"}
-_TEMPLATE_KEYS = {"source", "version", "name"}
+_TEMPLATE_KEYS = {"source", "version", "name", "commit"}
 _STAGE_KEYS = {"version"}
 
 
@@ -26,6 +26,7 @@ class Record:
     template_source: str
     template_version: str
     template_name: str = ""
+    template_commit: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)  # stage name -> template version applied
     pristine: str | None = None  # commit id of the last pristine rendering (for update's merge base)
@@ -40,6 +41,7 @@ class Record:
                 "name": self.template_name,
                 "source": self.template_source,
                 "version": self.template_version,
+                **({"commit": self.template_commit} if self.template_commit else {}),
             },
             "answers": self.answers,
             "stages": {name: {"version": version} for name, version in self.stages.items()},
@@ -100,6 +102,7 @@ def read_record(repo: Path) -> Record:
         template_source=str(template.get("source", "builtin")),
         template_version=str(template.get("version", "")),
         template_name=str(template.get("name", "")),
+        template_commit=str(template["commit"]) if template.get("commit") else None,
         answers=_mapping(data.get("answers"), f"{where}: answers"),
         stages=stages,
         pristine=str(pristine) if pristine else None,

@@ -19,10 +19,9 @@ from .api import AnswerSources, build_context, exclusive, gather_answers
 from .errors import ConflictError, UserError
 from .record import RECORD_NAME, Record, read_record
 from .render import Change, FileSpec, apply_changes, merge_specs, render_unit
+from .shared_files import SHARED, merge_shared_file, relayout
 from .templates import TemplateSet, load_template_set
 from .tomledit import add_dependencies
-
-MAKE_INCLUDE = "include $(sort $(wildcard mk/*.mk))"
 
 
 @dataclass(frozen=True)
@@ -69,39 +68,6 @@ def detect_repo(repo: Path) -> RepoFacts:
     return RepoFacts(name, None, "src")
 
 
-def _relayout(files: Iterable[FileSpec], package: str, layout: str) -> list[FileSpec]:
-    """Move `src/<pkg>/...` to `<pkg>/...` for a repo with a flat layout."""
-    if layout == "src":
-        return list(files)
-    prefix = f"src/{package}/"
-    return [replace(f, path=f.path[4:]) if f.path.startswith(prefix) else f for f in files]
-
-
-def _merged_shared_file(path: str, current: bytes, rendered: bytes) -> bytes | None:
-    """For a shared file the user already has: the minimal edit, or None to leave it alone."""
-    text = current.decode("utf-8", errors="surrogateescape")
-    if path == "Makefile":
-        if MAKE_INCLUDE in text:
-            return None
-        block = "\n# Stage targets added by mlscaffold (one file per stage in mk/).\nPIPELINE ?=\n"
-        return (text.rstrip("\n") + "\n" + block + MAKE_INCLUDE + "\n").encode("utf-8", "surrogateescape")
-    if path == ".gitignore":
-        have = {line.strip() for line in text.splitlines()}
-        extra = [
-            line
-            for line in rendered.decode("utf-8").splitlines()
-            if line.strip() and not line.startswith("#") and line.strip() not in have
-        ]
-        if not extra:
-            return None
-        joined = "\n".join(["", "# Added by mlscaffold", *extra, ""])
-        return (text.rstrip("\n") + "\n" + joined).encode("utf-8", "surrogateescape")
-    return None  # README.md, pyproject.toml (dependencies handled apart): the user's version stays
-
-
-_SHARED = {"Makefile", ".gitignore", "README.md", "pyproject.toml"}
-
-
 def _plan_files(repo: Path, specs: Iterable[FileSpec], overwrite: bool) -> tuple[list[Change], list[str]]:
     changes: list[Change] = []
     conflicts: list[str] = []
@@ -112,8 +78,8 @@ def _plan_files(repo: Path, specs: Iterable[FileSpec], overwrite: bool) -> tuple
             continue
         if target.is_file() and not target.is_symlink() and target.read_bytes() == spec.content:
             continue
-        if spec.path in _SHARED and target.is_file():
-            merged = _merged_shared_file(spec.path, target.read_bytes(), spec.content)
+        if spec.path in SHARED and target.is_file():
+            merged = merge_shared_file(spec.path, target.read_bytes(), spec.content)
             if merged is not None:
                 changes.append(Change(spec.path, "modify", merged, target.stat().st_mode & 0o777))
             continue
@@ -244,7 +210,7 @@ def _plan(
     if record is None:
         groups.insert(0, render_unit(tset.base, context))
         units.insert(0, tset.base)
-    specs = _relayout(merge_specs(groups).values(), str(context["package_name"]), facts.layout)
+    specs = relayout(merge_specs(groups).values(), str(context["package_name"]), facts.layout)
     changes, conflicts = _plan_files(repo, specs, overwrite)
     if conflicts:
         raise ConflictError(

@@ -17,7 +17,8 @@ SET_MANIFEST = "template.yaml"
 UNIT_MANIFEST = "manifest.yaml"
 BUILTIN = "builtin"
 
-_SET_KEYS = {"name", "version", "base", "stages", "questions", "description"}
+_SET_KEYS = {"name", "version", "base", "stages", "questions", "description", "extends", "defaults", "locked"}
+USER_CONFIG_KEYS = {"template"}
 _UNIT_KEYS = {
     "kind",
     "name",
@@ -55,10 +56,12 @@ class Unit:
     tasks: tuple[str, ...] = ()
     produces: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
+    files_dir: str = "files"
+    is_cookiecutter: bool = False
 
     @property
     def files_root(self) -> Path:
-        return self.root / "files"
+        return self.root / self.files_dir
 
     def code_features(self) -> list[str]:
         """What in this unit would run code: the reasons `--trust` is needed."""
@@ -84,6 +87,9 @@ class TemplateSet:
     base: Unit
     stages: dict[str, Unit] = field(default_factory=dict)
     questions: tuple[Any, ...] = ()
+    locked: dict[str, Any] = field(default_factory=dict)
+    commit: str | None = None  # the exact git commit, for a template from a git repository
+    overlay: Unit | None = None  # for a cookiecutter base: the mlscaffold base layered on top of it
 
     def code_features(self) -> list[str]:
         found = self.base.code_features()
@@ -197,27 +203,108 @@ def _inside(root: Path, relative: str, where: Path, key: str) -> Path:
     return candidate
 
 
-def load_template_set(source: str | None = None) -> TemplateSet:
-    """Load the built-in set (source None or 'builtin') or a template set from a local folder."""
-    if source in (None, BUILTIN):
-        root, shown = builtin_root(), BUILTIN
+def default_source() -> str | None:
+    """The template to use when none is named: $MLSCAFFOLD_TEMPLATE, then `template:` in the user
+    config file ($XDG_CONFIG_HOME/mlscaffold/config.yaml), else the built-in set."""
+    import os
+
+    from_env = os.environ.get("MLSCAFFOLD_TEMPLATE", "").strip()
+    if from_env:
+        return from_env
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    config = base / "mlscaffold" / "config.yaml"
+    if config.is_file():
+        data = load_mapping(config)
+        _check_keys(data, USER_CONFIG_KEYS, config)
+        value = data.get("template")
+        if value is not None:
+            return str(value)
+    return None
+
+
+def split_git_source(source: str) -> tuple[str, str | None] | None:
+    """`URL[@REF]` -> (URL, REF) for a git source; None for a local folder."""
+    import re
+
+    if "://" in source:
+        scheme_end = source.index("://") + 3
+        slash = source.find("/", scheme_end)
+        path_start = slash if slash >= 0 else len(source)
+    elif re.match(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:", source):
+        path_start = source.index(":") + 1
     else:
-        root, shown = Path(source).expanduser(), str(source)
-        if not root.is_dir():
-            raise UserError(f"template '{shown}': no such folder")
+        return None
+    at = source.rfind("@")
+    if at > path_start:
+        return source[:at], source[at + 1 :]
+    return source, None
+
+
+def _fetch_git(url: str, ref: str | None) -> tuple[Path, str]:
+    """Clone a git template into a temporary folder removed when mlscaffold exits (promise P15)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from .vcs import clone_template
+
+    scratch = Path(tempfile.mkdtemp(prefix="mlscaffold-template-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    checkout = scratch / "template"
+    try:
+        sha = clone_template(url, ref, checkout)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return checkout, sha
+
+
+def load_template_set(source: str | None = None) -> TemplateSet:
+    """Load a template set: the built-in one, a local folder, or a git repository `URL[@REF]`."""
+    if source is None:
+        source = default_source()
+    if source in (None, BUILTIN):
+        return _load_set(builtin_root(), BUILTIN, None, ())
+    git_source = split_git_source(source)
+    if git_source is not None:
+        from .vcs import redact_url
+
+        url, ref = git_source
+        root, sha = _fetch_git(url, ref)
+        return _load_set(root, redact_url(url), sha, ())
+    root = Path(source).expanduser()
+    if not root.is_dir():
+        raise UserError(f"template '{source}': no such folder")
+    return _load_set(root.absolute(), str(source), None, ())
+
+
+def _load_set(root: Path, shown: str, commit: str | None, chain: tuple[Path, ...]) -> TemplateSet:
     manifest = root / SET_MANIFEST
+    if root.resolve() in chain:
+        raise TemplateError(f"{manifest}: 'extends' goes round in a circle")
     if not manifest.is_file():
+        if (root / "cookiecutter.json").is_file():
+            return _cookiecutter_set(root, shown, commit)
         raise TemplateError(f"{manifest}: missing; a template set needs a {SET_MANIFEST}")
     data = load_mapping(manifest)
     _check_keys(data, _SET_KEYS, manifest)
-    base = load_unit(_inside(root, str(data.get("base", "base")), manifest, "base"), "base", "base")
-    stages: dict[str, Unit] = {}
+    parent = _parent_set(root, data.get("extends"), manifest, (*chain, root.resolve()))
+    base = _load_base(root, data.get("base"), manifest) if "base" in data or parent is None else parent.base
+    stages: dict[str, Unit] = dict(parent.stages) if parent else {}
     for name in _strings(data.get("stages"), "stages", manifest):
         unit = load_unit(_inside(root, f"stages/{name}", manifest, "stages"), "stage", name)
         stages[unit.name] = unit
-    questions = data.get("questions") or []
-    if not isinstance(questions, list):
-        raise TemplateError(f"{manifest}: 'questions' must be a list")
+    questions = _merge_questions(parent.questions if parent else (), data.get("questions"), manifest)
+    defaults = _mapping(data.get("defaults"), "defaults", manifest)
+    locked = {**(parent.locked if parent else {}), **_mapping(data.get("locked"), "locked", manifest)}
+    pinned = {**defaults, **locked}
+    questions = tuple(
+        {**q, "default": pinned[q["name"]]} if isinstance(q, dict) and q.get("name") in pinned else q
+        for q in questions
+    )
+    overlay = None
+    if base.is_cookiecutter:
+        overlay = parent.base if parent else _load_set(builtin_root(), BUILTIN, None, ()).base
     return TemplateSet(
         source=shown,
         root=root,
@@ -225,5 +312,115 @@ def load_template_set(source: str | None = None) -> TemplateSet:
         version=str(data.get("version", "0")),
         base=base,
         stages=stages,
+        questions=questions,
+        locked=locked,
+        commit=commit,
+        overlay=overlay,
+    )
+
+
+def _mapping(value: Any, key: str, where: Path) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TemplateError(f"{where}: '{key}' must be a mapping of answer keys to values")
+    return value
+
+
+def _parent_set(root: Path, extends: Any, manifest: Path, chain: tuple[Path, ...]) -> TemplateSet | None:
+    if extends is None:
+        return None
+    if not isinstance(extends, str):
+        raise TemplateError(f"{manifest}: 'extends' must be 'builtin' or a folder path")
+    if extends == BUILTIN:
+        return _load_set(builtin_root(), BUILTIN, None, chain)
+    parent = (root / extends).resolve()
+    if not parent.is_dir():
+        raise TemplateError(f"{manifest}: 'extends': no such folder {extends}")
+    return _load_set(parent, str(parent), None, chain)
+
+
+def _load_base(root: Path, value: Any, manifest: Path) -> Unit:
+    """`base: folder` (an mlscaffold base) or `base: {cookiecutter: folder}` (a cookiecutter template)."""
+    if isinstance(value, dict):
+        _check_keys(value, {"cookiecutter"}, manifest)
+        folder = _inside(root, str(value.get("cookiecutter", "")), manifest, "base.cookiecutter")
+        return cookiecutter_unit(folder)
+    return load_unit(_inside(root, str(value or "base"), manifest, "base"), "base", "base")
+
+
+def _merge_questions(inherited: tuple[Any, ...], own: Any, manifest: Path) -> tuple[Any, ...]:
+    if own is None:
+        return inherited
+    if not isinstance(own, list):
+        raise TemplateError(f"{manifest}: 'questions' must be a list")
+    replaced = {q.get("name") for q in own if isinstance(q, dict)}
+    kept = [q for q in inherited if not (isinstance(q, dict) and q.get("name") in replaced)]
+    return (*kept, *own)
+
+
+# ---------------------------------------------------------------------------------------------------
+# cookiecutter templates as a project base
+
+
+def cookiecutter_unit(folder: Path) -> Unit:
+    """A cookiecutter template (cookiecutter.json + one `{{ cookiecutter.* }}` folder) as a base unit:
+    every text file is rendered (cookiecutter's habit), `_copy_without_render` is honoured, and its
+    variables become questions."""
+    import json
+    import re
+
+    config = folder / "cookiecutter.json"
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise TemplateError(f"{config}: cannot read: {err}") from err
+    if not isinstance(data, dict):
+        raise TemplateError(f"{config}: expected a JSON object")
+    inner = [p.name for p in sorted(folder.iterdir()) if p.is_dir() and "{{" in p.name]
+    if len(inner) != 1:
+        raise TemplateError(
+            f"{folder}: a cookiecutter template needs exactly one '{{{{ cookiecutter.* }}}}' folder"
+        )
+    questions = []
+    for key, value in data.items():
+        if key.startswith("_"):
+            continue
+        plain = re.sub(r"\bcookiecutter\.", "", value) if isinstance(value, str) else value
+        if isinstance(plain, list) and plain:
+            questions.append(
+                {"name": key, "prompt": f"{key}?", "type": "choice", "choices": plain, "default": plain[0]}
+            )
+        elif isinstance(plain, bool):
+            questions.append({"name": key, "prompt": f"{key}?", "type": "bool", "default": plain})
+        elif isinstance(plain, str | int | float):
+            questions.append({"name": key, "prompt": f"{key}?", "default": plain})
+    copy = data.get("_copy_without_render", [])
+    return Unit(
+        kind="base",
+        name="cookiecutter",
+        root=folder,
+        purpose=f"cookiecutter template {folder.name}",
         questions=tuple(questions),
+        templates_suffix="",
+        copy_without_render=tuple(str(c) for c in copy) if isinstance(copy, list) else (),
+        files_dir=inner[0],
+        is_cookiecutter=True,
+    )
+
+
+def _cookiecutter_set(root: Path, shown: str, commit: str | None) -> TemplateSet:
+    """A bare cookiecutter template used as a whole set: its base plus the built-in stages."""
+    builtin = _load_set(builtin_root(), BUILTIN, None, ())
+    base = cookiecutter_unit(root)
+    return TemplateSet(
+        source=shown,
+        root=root,
+        name=root.name,
+        version="0",
+        base=base,
+        stages=builtin.stages,
+        questions=builtin.questions,
+        commit=commit,
+        overlay=builtin.base,
     )

@@ -1,0 +1,58 @@
+"""Minimal edits to files a project already has and stages share (Makefile, .gitignore, README, pyproject),
+and moving rendered files to fit a repo's layout. Used by `add` and by cookiecutter-based bases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from .render import FileSpec
+
+MAKE_INCLUDE = "include $(sort $(wildcard mk/*.mk))"
+
+
+def relayout(files: Iterable[FileSpec], package: str, layout: str) -> list[FileSpec]:
+    """Move `src/<pkg>/...` to `<pkg>/...` for a repo with a flat layout."""
+    if layout == "src":
+        return list(files)
+    prefix = f"src/{package}/"
+    return [replace(f, path=f.path[4:]) if f.path.startswith(prefix) else f for f in files]
+
+
+def merge_shared_file(path: str, current: bytes, rendered: bytes) -> bytes | None:
+    """For a shared file the user already has: the minimal edit, or None to leave it alone."""
+    text = current.decode("utf-8", errors="surrogateescape")
+    if path == "Makefile":
+        if MAKE_INCLUDE in text:
+            return None
+        block = "\n# Stage targets added by mlscaffold (one file per stage in mk/).\nPIPELINE ?=\n"
+        return (text.rstrip("\n") + "\n" + block + MAKE_INCLUDE + "\n").encode("utf-8", "surrogateescape")
+    if path == ".gitignore":
+        have = {line.strip() for line in text.splitlines()}
+        extra = [
+            line
+            for line in rendered.decode("utf-8").splitlines()
+            if line.strip() and not line.startswith("#") and line.strip() not in have
+        ]
+        if not extra:
+            return None
+        joined = "\n".join(["", "# Added by mlscaffold", *extra, ""])
+        return (text.rstrip("\n") + "\n" + joined).encode("utf-8", "surrogateescape")
+    return None  # README.md, pyproject.toml (dependencies handled apart): the user's version stays
+
+
+SHARED = {"Makefile", ".gitignore", "README.md", "pyproject.toml"}
+
+
+def detect_layout(paths: Iterable[str]) -> tuple[str | None, str]:
+    """(package, "src" | "flat") from the paths of a tree: the first package with an __init__.py."""
+    ordered = sorted(paths)
+    for path in ordered:
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "src" and parts[2] == "__init__.py":
+            return parts[1], "src"
+    for path in ordered:
+        parts = path.split("/")
+        if len(parts) == 2 and parts[1] == "__init__.py" and parts[0] not in ("tests", "test", "docs"):
+            return parts[0], "flat"
+    return None, "src"
