@@ -180,7 +180,7 @@ def add_stages(
     recorded = _recorded_answers(record, facts)
     sources = replace(sources, recorded={**recorded, **dict(sources.recorded)})
     answers = {**gather_answers(tset, sources, [tset.stage(s) for s in new]), "stages": wanted}
-    changes = _plan(repo, tset, answers, record, facts, new, overwrite)
+    changes, new_record = _plan(repo, tset, answers, record, facts, new, overwrite)
     diff = unified_diff(repo, changes)
     if dry_run:
         return AddResult(repo, tuple(new), tuple(c.path for c in changes), dry_run=True, diff=diff)
@@ -188,11 +188,36 @@ def add_stages(
         from . import vcs
 
         vcs.refuse_dirty(repo, [c.path for c in changes])
+        previous, pristine = _next_pristine(repo, tset, answers, record)
+        if pristine is not None:
+            content = replace(new_record, pristine=pristine).to_yaml().encode("utf-8")
+            changes = [replace(c, content=content) if c.path == RECORD_NAME else c for c in changes]
         apply_changes(repo, changes)
+        if pristine is not None:
+            vcs.set_pristine_ref(repo, pristine, previous)
         commit_id = None
         if commit:
             commit_id = vcs.commit_paths(repo, [c.path for c in changes], f"Add stage(s) {', '.join(new)}")
     return AddResult(repo, tuple(new), tuple(c.path for c in changes), commit=commit_id)
+
+
+def _next_pristine(
+    repo: Path, tset: TemplateSet, answers: Mapping[str, Any], record: Record | None
+) -> tuple[str | None, str | None]:
+    """Store the rendering with the new stages as the next pristine commit (update's merge base),
+    without moving the ref yet. (None, None) for repos without a pristine rendering."""
+    from . import vcs
+    from .api import render_project
+
+    if record is None or not (repo / ".git").exists():
+        return None, None
+    previous = vcs.pristine_commit(repo)
+    if previous is None:
+        return None, None
+    files = render_project(tset, answers, answers["stages"], trusted=False)
+    blobs = {p: vcs.Blob(f.content, 0o755 if f.mode & 0o111 else 0o644) for p, f in files.items()}
+    message = f"mlscaffold: pristine rendering (stages {', '.join(answers['stages'])})"
+    return previous, vcs.write_pristine(repo, blobs, parent=previous, message=message, base=previous)
 
 
 def _plan(
@@ -203,7 +228,7 @@ def _plan(
     facts: RepoFacts,
     new: Sequence[str],
     overwrite: bool,
-) -> list[Change]:
+) -> tuple[list[Change], Record]:
     context = build_context(tset, answers, answers["stages"])
     units = [tset.stage(s) for s in new]
     groups = [render_unit(u, context) for u in units]
@@ -233,4 +258,4 @@ def _plan(
         pristine=record.pristine if record else None,
     )
     changes.append(Change(RECORD_NAME, "modify" if record else "create", new_record.to_yaml().encode()))
-    return changes
+    return changes, new_record

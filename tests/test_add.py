@@ -151,3 +151,17 @@ def test_hand_made_flat_repo_gets_the_base_and_the_stage(tmp_path: Path) -> None
     assert (repo / "README.md").read_text() == "# Legacy\n"
     record = read_record(repo)
     assert record.answers["package_name"] == "legacy_model" and list(record.stages) == ["a"]
+
+
+def test_add_advances_the_pristine_rendering_so_diff_sees_no_drift(project: tuple[Path, str]) -> None:
+    from mlscaffold.update import diff_project
+
+    repo, tpl = project
+    first = read_record(repo).pristine
+    assert first is not None
+    add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), commit=True)
+    record = read_record(repo)
+    assert record.pristine not in (None, first)
+    assert _git(repo, "rev-parse", "refs/mlscaffold/pristine").strip() == record.pristine
+    assert "src/tiny_project/b.py" in _git(repo, "ls-tree", "-r", "--name-only", str(record.pristine))
+    assert diff_project(repo=repo) == ""
