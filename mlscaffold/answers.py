@@ -422,7 +422,7 @@ def _volume_advice(answers: Mapping[str, Any]) -> list[str]:
         return []
     if rows < 100 * (1 if answers.get("task_type") == "regression" else 2):
         return [
-            f"Only {rows} labelled rows: fewer than 100 per class. Collect or label more data "
+            f"Only {rows} labelled rows, fewer than 100 per class: collect or label more data "
             "first; until then the heuristic is the product."
         ]
     return []
