@@ -16,7 +16,7 @@ from ._version import __version__
 from .errors import AnswerError, ConflictError, MlscaffoldError, UserError
 from .record import RECORD_NAME, Record
 from .render import FileSpec, merge_specs, move_into_place, render_unit, staging_beside, write_tree
-from .templates import TemplateSet, Unit, load_template_set
+from .templates import TemplateSet, Unit, fetched_templates, load_template_set
 from .tomledit import add_dependencies
 
 # Answers the engine itself understands, even when a template set asks no question about them.
@@ -89,10 +89,13 @@ def gather_answers(
             raise AnswerError(key, f"locked to {value!r} by the team template '{tset.source}'")
         given[key] = value
     questions = list(load_questions(list(tset.questions), str(tset.root / "template.yaml")))
-    for unit in (tset.base, *stage_units):
-        named = {q.name for q in questions}
-        found = load_questions(list(unit.questions), str(unit.root / "manifest.yaml"))
-        questions.extend(q for q in found if q.name not in named)
+    for unit in (tset.base, *stage_units):  # a unit's own question replaces the set's of that name
+        for question in load_questions(list(unit.questions), str(unit.root / "manifest.yaml")):
+            names = [q.name for q in questions]
+            if question.name in names:
+                questions[names.index(question.name)] = question
+            else:
+                questions.append(question)
     asked = {q.name for q in questions}
     engine = {k: given.pop(k) for k in ENGINE_KEYS - asked if k in given}
     answers = collect_answers(
@@ -202,7 +205,8 @@ def _run_hooks(tset: TemplateSet, which: str, cwd: Path, context: Mapping[str, A
 
 
 def list_stages(*, template: str | None = None) -> list[StageInfo]:
-    tset = load_template_set(template)
+    with fetched_templates():
+        tset = load_template_set(template)
     return [StageInfo(u.name, u.purpose, u.needs, tset.source) for u in tset.stages.values()]
 
 
@@ -233,6 +237,15 @@ def new_project(
     git: bool = True,
 ) -> NewResult:
     """Generate a new project: ask, render into a staging folder beside `dest`, move it into place."""
+    with fetched_templates():
+        return _new_project(
+            dest=dest, template=template, sources=sources, dry_run=dry_run, trust=trust, git=git
+        )
+
+
+def _new_project(
+    *, dest: Path | None, template: str | None, sources: AnswerSources, dry_run: bool, trust: bool, git: bool
+) -> NewResult:
     from .answers import feasibility_warnings
 
     tset = load_template_set(template)

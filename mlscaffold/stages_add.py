@@ -20,7 +20,7 @@ from .errors import ConflictError, UserError
 from .record import RECORD_NAME, Record, read_record
 from .render import Change, FileSpec, apply_changes, merge_specs, render_unit
 from .shared_files import SHARED, merge_shared_file, relayout
-from .templates import TemplateSet, load_template_set
+from .templates import TemplateSet, fetched_templates, load_template_set
 from .tomledit import add_dependencies
 
 
@@ -164,8 +164,23 @@ def add_stages(
     commit: bool = False,
 ) -> AddResult:
     """Add stages (and, in a repo mlscaffold did not make, the project base they plug into)."""
+    with fetched_templates():
+        return _add_stages(
+            repo, stages, template, sources or AnswerSources(), overwrite, dry_run, trust, commit
+        )
+
+
+def _add_stages(
+    repo: Path,
+    stages: Sequence[str],
+    template: str | None,
+    sources: AnswerSources,
+    overwrite: bool,
+    dry_run: bool,
+    trust: bool,
+    commit: bool,
+) -> AddResult:
     repo = repo.absolute()
-    sources = sources or AnswerSources()
     if not repo.is_dir():
         raise UserError(f"{repo}: no such folder")
     record = read_record(repo) if (repo / RECORD_NAME).is_file() else None

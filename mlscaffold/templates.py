@@ -6,6 +6,9 @@ a folder with `manifest.yaml` and a `files/` tree. The format is documented in d
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -240,15 +243,28 @@ def split_git_source(source: str) -> tuple[str, str | None] | None:
     return source, None
 
 
+_FETCHED: list[Path] = []
+
+
+@contextlib.contextmanager
+def fetched_templates() -> Iterator[None]:
+    """Scope for a verb: clones of git templates made inside it are removed when it ends (P15)."""
+    try:
+        yield
+    finally:
+        while _FETCHED:
+            shutil.rmtree(_FETCHED.pop(), ignore_errors=True)
+
+
 def _fetch_git(url: str, ref: str | None) -> tuple[Path, str]:
-    """Clone a git template into a temporary folder removed when mlscaffold exits (promise P15)."""
+    """Clone a git template into a temporary folder, removed at the end of the verb or of the process."""
     import atexit
-    import shutil
     import tempfile
 
     from .vcs import clone_template
 
     scratch = Path(tempfile.mkdtemp(prefix="mlscaffold-template-"))
+    _FETCHED.append(scratch)
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     checkout = scratch / "template"
     try:
