@@ -32,6 +32,7 @@ class CiCommand:
     text: str
     scheduled: bool
     via: str = ""  # the make target it was reached through, if any
+    root: str = ""  # the workflow's own command that led here (for make-expanded commands)
 
 
 @dataclass
@@ -183,10 +184,11 @@ def _expand_make(mk: Makefile | None, rel: str, text: str, scheduled: bool) -> l
         if targets is None:
             continue
         goals = targets or ([mk.default_target] if mk.default_target else [])
+        root = line.strip()
         for target in mk.reach(goals):
-            out.append(CiCommand(rel, f"make {target}", scheduled, via=target))
+            out.append(CiCommand(rel, f"make {target}", scheduled, target, root))
             out.extend(
-                CiCommand(rel, mk.expand(r), scheduled, via=target) for r in mk.recipes.get(target, [])
+                CiCommand(rel, mk.expand(r), scheduled, target, root) for r in mk.recipes.get(target, [])
             )
     return out
 
