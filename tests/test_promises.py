@@ -1,0 +1,120 @@
+"""Promises checked end to end that the other files do not: P1 with a canary, P9 with a fake git,
+P13 determinism, P14 for the record."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import make_template_set, snapshot
+
+from mlscaffold.api import AnswerSources, new_project
+from mlscaffold.errors import UserError
+from mlscaffold.record import RECORD_NAME, read_record
+
+SET = """name: hostile
+version: '1'
+base: base
+stages: []
+questions:
+  - name: project_name
+    prompt: Name?
+    default: victim
+  - name: where
+    prompt: Where?
+    default: docs
+"""
+
+
+def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlscaffold", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env or os.environ.copy(),
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "where", ["../canary", "../canary/evil", "/tmp/abs-canary", "docs/../../canary", ".git"]
+)
+def test_hostile_answers_never_write_beside_the_destination(tmp_path: Path, where: str) -> None:
+    tpl = make_template_set(tmp_path / "tpl", {"{{ where }}/file.txt": "pwned\n"}, set_manifest=SET)
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "keep.txt").write_text("keep")
+    before = snapshot(tmp_path)
+    done = _run(tmp_path, "new", "out", "--template", str(tpl), "--defaults", "--set", f"where={where}")
+    assert done.returncode == 2, done.stderr
+    assert snapshot(tmp_path) == before
+    assert not Path("/tmp/abs-canary").exists()
+
+
+def test_a_symlink_at_the_destination_is_refused(tmp_path: Path) -> None:
+    tpl = make_template_set(tmp_path / "tpl", {"a.txt": "a"}, set_manifest=SET)
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    os.symlink(canary, tmp_path / "out")
+    before = snapshot(tmp_path)
+    done = _run(tmp_path, "new", "out", "--template", str(tpl), "--defaults")
+    assert done.returncode == 2
+    assert snapshot(tmp_path) == before
+
+
+def test_user_values_reach_git_only_after_end_of_options(tmp_path: Path) -> None:
+    log = tmp_path / "argv.log"
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = version ]; then echo "git version 2.39.5"; exit 0; fi\n'
+        f'printf "%s\\n" "$@" >> {log}\necho ---- >> {log}\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake.parent}:{os.environ['PATH']}",
+        "GIT_PYTHON_GIT_EXECUTABLE": str(fake),
+    }
+    url = "https://example.invalid/--upload-pack=touch /tmp/pwned"
+    done = _run(tmp_path, "new", "out", "--defaults", "--template", url, env=env)
+    assert done.returncode == 2
+    calls = [c.strip().splitlines() for c in log.read_text().split("----") if "clone" in c]
+    assert calls, log.read_text()
+    for argv in calls:
+        assert "--" in argv
+        assert argv.index("--") < argv.index(url)
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_same_answers_give_the_same_bytes(tmp_path: Path) -> None:
+    tpl = make_template_set(
+        tmp_path / "tpl",
+        {"a.txt.jinja": "{{ project_name }} {{ where }}\n", "b.bin": b"\x00\x01"},
+        set_manifest=SET,
+    )
+    trees = []
+    for name in ("one", "two"):
+        new_project(dest=tmp_path / name, template=str(tpl), sources=AnswerSources(defaults=True), git=False)
+        trees.append(snapshot(tmp_path / name))
+    assert trees[0] == trees[1]
+
+
+def test_a_typo_in_the_record_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    (tmp_path / RECORD_NAME).write_text(
+        "mlscaffold_version: 0.1.0\ntemplate: {source: builtin}\nanswerz: {}\n"
+    )
+    with pytest.raises(UserError, match="did you mean 'answers'"):
+        read_record(tmp_path)
+
+
+def test_a_record_from_a_newer_mlscaffold_is_refused(tmp_path: Path) -> None:
+    (tmp_path / RECORD_NAME).write_text("mlscaffold_version: 99.0.0\ntemplate: {source: builtin}\n")
+    with pytest.raises(UserError, match="newer than this one"):
+        read_record(tmp_path)
