@@ -18,7 +18,7 @@ from mlscaffold.checks.repo import RepoView
 WORKFLOW_GLOBS = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml")
 MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 _VAR_RX = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_.-]*)[)}]")
-_ASSIGN_RX = re.compile(r"^(?:export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*([:+?!]{0,3})=\s*(.*)$")
+_ASSIGN_RX = re.compile(r"^(?:export\s+|override\s+)?([.A-Za-z_][A-Za-z0-9_.-]*)\s*([:+?!]{0,3})=\s*(.*)$")
 _RULE_RX = re.compile(r"^([^:=#\t][^:=#]*?)\s*::?\s*(?!=)(.*)$")
 _INCLUDE_RX = re.compile(r"^[-s]?include\s+(.+)$")
 _MAKE_CALL_RX = re.compile(r"(?:^|[;&|(]\s*|\s)(?:\$[({]MAKE[)}]|make)(?=\s|$|[;&|)])((?:\s+[^;&|)]+)?)")
@@ -59,7 +59,7 @@ class Makefile:
             seen.append(target)
             nested = [self.expand(p) for p in self.prerequisites.get(target, [])]
             for line in self.recipes.get(target, []):
-                nested.extend(make_targets(self.expand(line)) or [])
+                nested.extend(self.expand(t) for t in make_targets(line) or [])
             stack.extend(reversed([t for n in nested for t in n.split()]))
         return seen
 
@@ -73,8 +73,27 @@ def make_targets(command: str) -> list[str] | None:
             words = shlex.split(match.group(1))
         except ValueError:
             words = match.group(1).split()
-        found.extend(w for w in words if not w.startswith("-") and "=" not in w)
+        found.extend(_goals(words))
     return found
+
+
+_MAKE_ARG_OPTIONS = frozenset({"-C", "-f", "-I", "-o", "-W", "--file", "--makefile", "--directory"})
+
+
+def _goals(words: list[str]) -> list[str]:
+    """The goals among make's arguments: not options, not their values, not VAR=value."""
+    goals: list[str] = []
+    skip = False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+        elif word in _MAKE_ARG_OPTIONS:
+            skip = True
+        elif word in ("-j", "-l"):
+            skip = i + 1 < len(words) and words[i + 1].isdigit()
+        elif not word.startswith("-") and "=" not in word:
+            goals.append(word)
+    return goals
 
 
 def read_makefile(repo: RepoView) -> Makefile | None:
@@ -183,7 +202,8 @@ def _expand_make(mk: Makefile | None, rel: str, text: str, scheduled: bool) -> l
         targets = make_targets(line)
         if targets is None:
             continue
-        goals = targets or ([mk.default_target] if mk.default_target else [])
+        default = mk.variables.get(".DEFAULT_GOAL", "").strip() or mk.default_target
+        goals = targets or ([default] if default else [])
         root = line.strip()
         for target in mk.reach(goals):
             out.append(CiCommand(rel, f"make {target}", scheduled, target, root))

@@ -218,7 +218,8 @@ def _known(data: dict[str, Any], keys: frozenset[str], source: str, prefix: str)
     for key in data:
         if key not in keys:
             name = f"{prefix}{key}"
-            raise UserError(f"{source}: unknown policy key '{name}'{did_you_mean(str(key), keys)}")
+            hint = did_you_mean(str(key), keys).replace("'", f"'{prefix}", 1)
+            raise UserError(f"{source}: unknown policy key '{name}'{hint}")
 
 
 def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:
@@ -376,6 +377,8 @@ def _severity(value: Any, source: str, custom_ids: set[str]) -> dict[str, Level]
     _known(value, known, source, "severity.")
     out: dict[str, Level] = {}
     for rule_id, level in value.items():
+        if level is False:  # YAML 1.1 reads a bare `off` as false
+            level = "off"
         if level not in LEVELS:
             raise UserError(f"{source}: 'severity.{rule_id}' must be one of {', '.join(LEVELS)}")
         out[rule_id] = level

@@ -56,7 +56,7 @@ PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern(
         "hard-coded password or key",
         re.compile(
-            r"(?i)\b(?:password|passwd|pwd|secret|secret_key|api_?key|access_?token|auth_?token"
+            r"(?i)\b\w*?(?:password|passwd|pwd|secret|secret_key|api_?key|access_?token|auth_?token"
             r"|client_secret)[\"']?\s*[:=]\s*[\"']([^\"'\s]{8,})[\"']"
         ),
         tuple(
