@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from .templates import TemplateSet
 from .vcs import Blob
 
 ConflictMode = Literal["inline", "rej"]
+PENDING_REF = "refs/mlscaffold/pending"
 Status = Literal[
     "updated",  # the user had not touched it: the template's new version replaces it
     "merged",  # both changed it: the template's change merged into the user's text
@@ -55,6 +55,7 @@ class UpdateResult:
     outcomes: tuple[FileOutcome, ...]
     dry_run: bool = False
     pristine: str | None = None  # the new pristine commit (None: dry run, conflicts, or nothing changed)
+    pending: str | None = None  # with conflicts: the pristine the record now names, until resolved
     diff: str = ""  # the dry run's unified diff
 
     @property
@@ -68,9 +69,10 @@ class UpdateResult:
     def raise_for_conflicts(self) -> None:
         """Exit 3 while anything needs the user's hand (never 0 with conflicts left: P6)."""
         if self.conflicts and not self.dry_run:
+            then = "`git add` them and commit" if self.pending else "then run `mlscaffold update` again"
             raise MergeConflictsRemain(
-                f"{len(self.conflicts)} file(s) need your attention; resolve them, commit, and run "
-                "`mlscaffold update` again to finish (the record advances only then)",
+                f"{len(self.conflicts)} file(s) need your attention: {', '.join(self.conflicts[:5])}"
+                f"{' ...' if len(self.conflicts) > 5 else ''}; resolve them, {then}",
                 self.conflicts,
             )
 
@@ -79,34 +81,39 @@ class UpdateResult:
 # finding the template and the merge base
 
 
-def _is_git_url(source: str) -> bool:
-    return "://" in source or source.startswith("git@") or source.endswith(".git")
-
-
 @contextlib.contextmanager
 def _template_at(source: str, to: str | None, repo: Path) -> Iterator[TemplateSet]:
-    """Load the template set the record names; `--to REF` (or a git URL) goes through a temporary
-    clone that is removed afterwards (P15)."""
-    from .templates import load_template_set
-    from .vcs import clone_template
+    """Load the template set the record names, at `--to REF` when given. Git templates are cloned
+    into temporary folders that are removed when this ends (P15)."""
+    from .templates import fetched_templates, load_template_set, split_git_source
 
-    if not _is_git_url(source) and source != "builtin":
+    git_source = split_git_source(source)
+    with fetched_templates():
+        if git_source is not None:
+            url, ref = git_source
+            yield load_template_set(f"{url}@{to or ref}" if (to or ref) else url)
+            return
+        if source == "builtin":
+            if to is not None:
+                raise UserError("--to needs a template kept in git; this repo uses the built-in templates")
+            yield load_template_set(source)
+            return
         local = Path(source).expanduser()
         if not local.is_absolute() and not local.is_dir() and (repo / local).is_dir():
             local = repo / local
-        source = str(local)
-    if to is None and not _is_git_url(source):
-        yield load_template_set(source)
-        return
-    if source == "builtin":
-        raise UserError("--to needs a template from git; this repo was generated from the built-in templates")
-    scratch = Path(tempfile.mkdtemp(prefix="mlscaffold-template-"))
-    try:
-        clone_template(source, to, scratch / "t")
-        tset = load_template_set(str(scratch / "t"))
-        yield replace(tset, source=source)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if to is None:
+            yield load_template_set(str(local))
+            return
+        yield _local_git_template(local, to, source)
+
+
+def _local_git_template(local: Path, to: str, source: str) -> TemplateSet:
+    """`--to REF` for a template folder that is a git repository: a temporary clone at REF."""
+    from .templates import load_template_set
+
+    if not (local / ".git").exists():
+        raise UserError(f"--to needs a template kept in git; '{source}' is a folder without git history")
+    return replace(load_template_set(f"{local.absolute().as_uri()}@{to}"), source=source)
 
 
 def _pristine_base(repo: Path, record: Record) -> tuple[str, dict[str, Blob]]:
@@ -170,6 +177,7 @@ class _Sides:
     ours: Blob | None  # None: absent from the work tree
     theirs: Blob | None
     tracked: bool
+    ignored: bool  # present, untracked and ignored by git
     regular: bool  # False when the path is a folder, a symlink or something else on disk
 
 
@@ -188,11 +196,11 @@ def _decide(s: _Sides, plan: _Plan, mode: ConflictMode, labels: tuple[str, str, 
     if base == theirs:
         return  # the template did not change this file: whatever the user did stays
     if not s.regular:
-        plan.outcomes.append(FileOutcome(s.path, "blocked", "not a regular file in the repo; left alone"))
+        status: Status = "blocked" if theirs is not None else "skipped"
+        plan.outcomes.append(FileOutcome(s.path, status, "not a regular file in the repo; left alone"))
         return
     if ours is not None and not s.tracked:
-        status: Status = "blocked" if theirs is not None else "skipped"
-        plan.outcomes.append(FileOutcome(s.path, status, "untracked in git; left alone"))
+        _untracked(s, plan)
         return
     if theirs is None:  # the template dropped it
         if ours is None:
@@ -212,6 +220,18 @@ def _decide(s: _Sides, plan: _Plan, mode: ConflictMode, labels: tuple[str, str, 
             plan.outcomes.append(FileOutcome(s.path, "skipped", "you deleted it; not brought back"))
         return
     _three_way(s.path, base, ours, theirs, plan, mode, labels, repo)
+
+
+def _untracked(s: _Sides, plan: _Plan) -> None:
+    """Untracked and ignored files are never touched. When the template adds a file where an
+    untracked one is, git's index gets the template's version as 'theirs' so the clash is listed."""
+    if s.theirs is None or s.ignored:
+        why = "ignored by git" if s.ignored else "untracked in git"
+        plan.outcomes.append(FileOutcome(s.path, "skipped", f"{why}; left alone"))
+        return
+    note = "your untracked file is in the way; the template's version is git's 'theirs' for it"
+    plan.outcomes.append(FileOutcome(s.path, "blocked", note))
+    plan.unmerged[s.path] = (None, None, s.theirs)
 
 
 def _mode(base: Blob | None, ours: Blob, theirs: Blob) -> int:
@@ -266,6 +286,7 @@ def _conflict(
     repo: Path,
     note: str,
 ) -> None:
+    plan.unmerged[path] = (base, ours, theirs)
     if mode == "rej":
         rej = _free_name(repo, path, plan)
         plan.changes.append(Change(rej, "create", theirs.content, 0o644))
@@ -274,7 +295,6 @@ def _conflict(
     if content != ours.content:
         plan.changes.append(Change(path, "modify", content, ours.mode))
     plan.outcomes.append(FileOutcome(path, "conflict", note))
-    plan.unmerged[path] = (base, ours, theirs)
 
 
 def _free_name(repo: Path, path: str, plan: _Plan) -> str:
@@ -323,6 +343,7 @@ def _reject(
     plan.outcomes.append(
         FileOutcome(path, "rejected", f"your text kept; the template's hunk(s) are in {rej}")
     )
+    plan.unmerged[path] = (Blob(base, ours.mode) if base else None, ours, theirs)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -354,15 +375,18 @@ def _plan_merge(
     mode: ConflictMode,
     labels: tuple[str, str, str],
 ) -> _Plan:
-    from .vcs import tracked_set
+    from .vcs import ignored_paths, tracked_set
 
     tracked = tracked_set(repo)
+    changed = [p for p in sorted((set(base) | set(theirs)) - {RECORD_NAME}) if base.get(p) != theirs.get(p)]
+    on_disk = {path: _on_disk(repo, path) for path in changed}
+    ignored = ignored_paths(repo, [p for p in changed if on_disk[p][0] is not None and p not in tracked])
     plan = _Plan()
-    for path in sorted((set(base) | set(theirs)) - {RECORD_NAME}):
-        if base.get(path) == theirs.get(path):
-            continue
-        ours, regular = _on_disk(repo, path)
-        sides = _Sides(path, base.get(path), ours, theirs.get(path), path in tracked, regular)
+    for path in changed:
+        ours, regular = on_disk[path]
+        sides = _Sides(
+            path, base.get(path), ours, theirs.get(path), path in tracked, path in ignored, regular
+        )
         _decide(sides, plan, mode, labels, repo)
     return plan
 
@@ -422,7 +446,7 @@ def _update(
 ) -> UpdateResult:
     from .api import render_project
     from .render import apply_changes
-    from .vcs import mark_unmerged, set_pristine_ref, write_pristine
+    from .vcs import mark_unmerged, set_pristine_ref, set_ref, write_pristine
 
     tset.require_trust(trust)
     if _version_tuple(tset.version) < _version_tuple(record.template_version):
@@ -441,19 +465,36 @@ def _update(
     if dry_run:
         return replace(result, diff=_changes_diff(repo, plan.changes))
     if theirs == base:
+        _promote_pending(repo, base_id)
         return result  # nothing changed in the templates: no file is touched (P13)
     message = f"mlscaffold: pristine rendering of {tset.name} {tset.version}"
     new_id = write_pristine(repo, theirs, parent=base_id, message=message)
-    if not result.conflicts:
+    # The record moves with the files only when git itself holds every conflict as unmerged: git then
+    # refuses any commit until the user resolved them, so the new record can only be committed
+    # together with the resolution (and a reset drops both). See docs/update.md.
+    held = all(path in plan.unmerged for path in result.conflicts)
+    if held:
         new_record = replace(_rendered_record(rendered), pristine=new_id)
         plan.changes.append(Change(RECORD_NAME, "modify", new_record.to_yaml().encode("utf-8"), 0o644))
     apply_changes(repo, plan.changes)
     if plan.unmerged:
         mark_unmerged(repo, plan.unmerged)
     if result.conflicts:
-        return result
+        if held:
+            set_ref(repo, PENDING_REF, new_id)  # keeps the pending pristine reachable until resolved
+        return replace(result, pending=new_id if held else None)
     set_pristine_ref(repo, new_id)
+    set_ref(repo, PENDING_REF, None)
     return replace(result, pristine=new_id)
+
+
+def _promote_pending(repo: Path, base_id: str) -> None:
+    """After a resolved update was committed, its pristine (named by the record) becomes the ref's."""
+    from .vcs import PRISTINE_REF, read_ref, set_pristine_ref, set_ref
+
+    if read_ref(repo, PENDING_REF) == base_id and read_ref(repo, PRISTINE_REF) != base_id:
+        set_pristine_ref(repo, base_id)
+        set_ref(repo, PENDING_REF, None)
 
 
 def _rendered_record(rendered: Mapping[str, FileSpec]) -> Record:
@@ -531,10 +572,13 @@ def format_update(result: UpdateResult) -> str:
         note = f" ({outcome.note})" if outcome.note else ""
         lines.append(f"  {outcome.status:<9} {outcome.path}{note}")
     if result.conflicts and not result.dry_run:
-        lines.append(
-            "resolve the files marked conflict/rejected/blocked, `git add` them, commit, then run "
-            "`mlscaffold update` again"
-        )
+        if result.pending:
+            lines.append(
+                f"git lists them as unmerged; resolve them (and delete any .rej file), `git add` them and "
+                f"commit: {RECORD_NAME} already names template {result.to_version} and goes in that commit"
+            )
+        else:
+            lines.append("move what blocks these paths, then run `mlscaffold update` again")
     if result.dry_run and result.diff:
         lines.append(result.diff.rstrip("\n"))
     return "\n".join(lines)

@@ -254,15 +254,56 @@ def _commit_tree(repo: git.Repo, tree: str, parent: str | None, message: str) ->
         return str(repo.git.commit_tree(*args))
 
 
-def pristine_commit(repo_path: Path) -> str | None:
-    """The commit `refs/mlscaffold/pristine` points at, or None."""
+def read_ref(repo_path: Path, ref: str) -> str | None:
+    """The commit a ref points at, or None when the ref does not exist."""
     import git
 
     with _open_repo(repo_path) as repo:
         try:
-            return str(repo.git.rev_parse("--verify", "--quiet", f"{PRISTINE_REF}^{{commit}}"))
+            return str(repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"))
         except git.GitCommandError:
             return None
+
+
+def pristine_commit(repo_path: Path) -> str | None:
+    """The commit `refs/mlscaffold/pristine` points at, or None."""
+    return read_ref(repo_path, PRISTINE_REF)
+
+
+def set_ref(repo_path: Path, ref: str, new: str | None) -> None:
+    """Point one of mlscaffold's own refs at `new`, or delete it (None)."""
+    import git
+
+    with _open_repo(repo_path) as repo:
+        try:
+            if new is None:
+                if read_ref(repo_path, ref) is not None:
+                    repo.git.update_ref("-d", ref)
+            else:
+                repo.git.update_ref("-m", "mlscaffold", ref, new)
+        except git.GitCommandError as err:
+            raise _git_error(repo_path, "update-ref", err) from err
+
+
+def ignored_paths(repo_path: Path, paths: list[str]) -> set[str]:
+    """Which of `paths` git ignores (`git check-ignore`, NUL-separated)."""
+    import tempfile
+
+
+    if not paths:
+        return set()
+    with _open_repo(repo_path) as repo, tempfile.TemporaryFile() as feed:
+        feed.write(b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths))
+        feed.seek(0)
+        status, out, err = repo.git.execute(
+            ["git", "check-ignore", "-z", "--stdin"],
+            istream=feed,
+            with_extended_output=True,
+            with_exceptions=False,
+        )
+    if status not in (0, 1):
+        raise MlscaffoldError(f"{repo_path}: git check-ignore failed: {' '.join(str(err).split())}")
+    return {p for p in str(out).split("\0") if p}
 
 
 def has_commit(repo_path: Path, sha: str) -> bool:
