@@ -49,6 +49,8 @@ METRIC_ALIASES = {"pr_auc": "average_precision", "macro_f1": "f1_macro", "auc": 
 class ProjectSection:
     name: str = "project"
     package: str = "project"
+    goal: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)

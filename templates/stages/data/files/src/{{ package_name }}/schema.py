@@ -29,9 +29,10 @@ MIN_PER_CLASS = 5
 NUMERIC_SHARE = 0.9
 
 
-def build_schema(config: Config, frame: pd.DataFrame) -> pa.DataFrameSchema:
+def build_schema(config: Config, frame: pd.DataFrame, whole: bool = True) -> pa.DataFrameSchema:
+    """The schema for `frame`; `whole=False` (one split of the data) skips the size checks."""
     task, split = config.task, config.split
-    columns: dict[str, pa.Column] = {task.target: _target_column(config)}
+    columns: dict[str, pa.Column] = {task.target: _target_column(config, whole)}
     if task.id_column:
         columns[task.id_column] = pa.Column(nullable=False, unique=True)
     if task.type == "text_classification" and task.text_column:
@@ -51,17 +52,16 @@ def build_schema(config: Config, frame: pd.DataFrame) -> pa.DataFrameSchema:
     for name in frame.columns:
         if name not in skip:
             columns[name] = _feature_column(frame[name])
+    size = [pa.Check(lambda df: len(df) >= MIN_ROWS, error=f"needs at least {MIN_ROWS} rows")]
     return pa.DataFrameSchema(
         columns,
-        checks=[
-            pa.Check(lambda df: len(df) >= MIN_ROWS, error=f"needs at least {MIN_ROWS} rows"),
-        ],
+        checks=size if whole else [],
         strict=False,
         name="input data",
     )
 
 
-def _target_column(config: Config) -> pa.Column:
+def _target_column(config: Config, whole: bool) -> pa.Column:
     task = config.task
     if task.type == "regression":
         return pa.Column(
@@ -70,14 +70,17 @@ def _target_column(config: Config) -> pa.Column:
             nullable=False,
             coerce=True,
         )
-    checks = [
-        pa.Check(
-            lambda s: s.value_counts().min() >= MIN_PER_CLASS,
-            error=f"every class needs at least {MIN_PER_CLASS} rows",
+    checks = []
+    if whole:
+        checks.append(
+            pa.Check(
+                lambda s: s.value_counts().min() >= MIN_PER_CLASS,
+                error=f"every class needs at least {MIN_PER_CLASS} rows",
+            )
         )
-    ]
     if task.type == "binary_classification":
-        checks.append(pa.Check(lambda s: s.nunique() == 2, error="needs exactly 2 classes"))
+        limit = (lambda n: n == 2) if whole else (lambda n: n <= 2)
+        checks.append(pa.Check(lambda s: limit(s.nunique()), error="needs exactly 2 classes"))
         if task.positive_class is not None:
             wanted = task.positive_class
             checks.append(
@@ -86,7 +89,7 @@ def _target_column(config: Config) -> pa.Column:
                     error=f"the positive class {wanted!r} (task.positive_class) never occurs",
                 )
             )
-    else:
+    elif whole:
         checks.append(pa.Check(lambda s: s.nunique() >= 2, error="needs at least 2 classes"))
     return pa.Column(checks=checks, nullable=False)
 
@@ -122,9 +125,11 @@ def _no_stray_text(series: pd.Series) -> pd.Series:
     return ok
 
 
-def validate(config: Config, frame: pd.DataFrame, where: str = "data") -> pd.DataFrame:
+def validate(
+    config: Config, frame: pd.DataFrame, where: str = "data", whole: bool = True
+) -> pd.DataFrame:
     """Check `frame` against the schema; raise DataError naming the broken columns."""
-    schema = build_schema(config, frame)
+    schema = build_schema(config, frame, whole)
     try:
         return schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:

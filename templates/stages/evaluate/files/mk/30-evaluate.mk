@@ -1,0 +1,6 @@
+# evaluate stage: held-out metrics, baselines, readiness gate (src/$(PKG)/stages/evaluate.py)
+PIPELINE += evaluate
+.PHONY: evaluate
+
+evaluate: ## evaluate on the test split; fails when the model is not ready
+	$(PYTHON) -m $(PKG) evaluate

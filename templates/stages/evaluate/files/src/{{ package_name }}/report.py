@@ -1,0 +1,217 @@
+"""Writing the evaluation: reports/readiness.json (for machines and CI), reports/evaluation.md (for
+people) and reports/model_card.md (Mitchell et al.'s sections, filled from config and results)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .evaluation import PREDICTORS, Evaluation
+from .metrics import METRICS
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "n/a"
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(fmt(v) for v in value) + "]" if value else "none"
+    return str(value)
+
+
+def readiness(result: Evaluation) -> dict[str, Any]:
+    cfg = result.config.evaluate
+    return {
+        "ready": result.ready,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_version": result.meta.get("model_version"),
+        "task_type": result.config.task.type,
+        "primary_metric": {
+            "name": result.metric.name,
+            "greater_is_better": result.metric.greater_is_better,
+            "value": result.primary["model"],
+            "ci95": result.ci.get("model"),
+            "ready_threshold": cfg.ready_threshold,
+            "baseline_margin": cfg.baseline_margin,
+            "baselines": {"dummy": result.primary["dummy"], "heuristic": result.primary["heuristic"]},
+        },
+        "test_rows": len(result.test),
+        "metrics": result.metrics,
+        "bootstrap": result.ci,
+        "slices": result.slices,
+        "checks": [c.as_dict() for c in result.checks],
+        "failed": [c.id for c in result.checks if c.blocking and c.status == "fail"],
+    }
+
+
+def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
+    cfg = result.config
+    metric = result.metric
+    verdict = "READY" if result.ready else "NOT READY"
+    ci = result.ci.get("model")
+    lines = [
+        f"# Evaluation: {cfg.project.name}",
+        "",
+        f"**{verdict}** — model `{result.meta.get('model_version')}`, {cfg.task.type}, "
+        f"{len(result.test)} held-out test rows.",
+        "",
+        f"Primary metric **{metric.label}** ({'higher' if metric.greater_is_better else 'lower'} is "
+        f"better): model **{fmt(result.primary['model'])}**"
+        + (f" (95% bootstrap CI {fmt(ci[0])} – {fmt(ci[1])})" if ci else "")
+        + f", dummy {fmt(result.primary['dummy'])}, heuristic {fmt(result.primary['heuristic'])}.",
+        "",
+        "## Readiness checks",
+        "",
+        "| id | check | value | threshold | status | blocking |",
+        "|---|---|---|---|---|---|",
+    ]
+    for check in result.checks:
+        mark = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}.get(check.status, check.status)
+        name = check.name + (f" — {check.detail}" if check.detail else "")
+        lines.append(
+            f"| {check.id} | {name} | {fmt(check.value)} | {fmt(check.threshold)} | {mark} | "
+            f"{'yes' if check.blocking else 'no'} |"
+        )
+    lines += ["", "## Model and baselines on the test split", ""]
+    lines += ["| metric | " + " | ".join(PREDICTORS) + " |", "|---|" + "---|" * len(PREDICTORS)]
+    for name in result.metrics["model"]:
+        label = METRICS[name].label
+        values = " | ".join(fmt(result.metrics[p][name]) for p in PREDICTORS)
+        lines.append(f"| {label} | {values} |")
+    lines += ["", "What each predictor is:", ""]
+    lines += [f"- **{p}**: {result.descriptions.get(p, '')}" for p in PREDICTORS]
+    if result.meta.get("threshold") is not None:
+        lines.append(
+            f"- decision threshold {result.meta['threshold']:.3f}, chosen on 5-fold cross-validation of"
+            f" the training data to minimise expected cost (false positive {cfg.evaluate.cost_fp},"
+            f" false negative {cfg.evaluate.cost_fn})"
+        )
+    if result.slices:
+        lines += ["", "## Slices", "", f"| slice | n | {metric.label} | floor | status |",
+                  "|---|---|---|---|---|"]
+        for s in result.slices:
+            lines.append(
+                f"| {s['column']} = {s['value']} | {s['n']} | {fmt(s.get('metric'))} | "
+                f"{fmt(s.get('floor'))} | {s['status']} |"
+            )
+    lines += _errors_section(result)
+    if figures:
+        lines += ["", "## Figures", ""]
+        lines += [f"![{p.stem}](figures/{p.name})" for p in figures]
+    return "\n".join(lines) + "\n"
+
+
+def _errors_section(result: Evaluation) -> list[str]:
+    """The most confident mistakes: where to look first when improving the model."""
+    cfg = result.config
+    out = result.outputs["model"]
+    id_column = cfg.task.id_column if cfg.task.id_column in result.test.columns else None
+    ids = result.test[id_column].astype(str) if id_column else result.test.index.astype(str)
+    truth = result.test[cfg.task.target]
+    if cfg.task.type == "regression":
+        error = (out["prediction"] - truth.astype(float)).abs()
+        worst = error.sort_values(ascending=False).head(5).index
+        rows = [f"| {ids[i]} | {fmt(float(truth[i]))} | {fmt(float(out['prediction'][i]))} |"
+                for i in worst]
+        header = ["| row | actual | predicted |", "|---|---|---|"]
+    else:
+        proba_columns = [c for c in out.columns if c.startswith("proba_")] or ["score"]
+        confidence = out[proba_columns].max(axis=1)
+        wrong = out["prediction"].astype(str) != truth.astype(str)
+        worst = confidence[wrong].sort_values(ascending=False).head(5).index
+        rows = [f"| {ids[i]} | {truth[i]} | {out['prediction'][i]} | {fmt(float(confidence[i]))} |"
+                for i in worst]
+        header = ["| row | actual | predicted | confidence |", "|---|---|---|---|"]
+    if not rows:
+        return []
+    return ["", "## Most confident mistakes", "", *header, *rows]
+
+
+def model_card(result: Evaluation) -> str:
+    cfg, meta = result.config, result.meta
+    metric = result.metric
+    ci = result.ci.get("model")
+    features = meta["features"]
+    kinds = {k: sum(1 for f in features if f["kind"] == k) for k in ("numeric", "categorical", "text")}
+    failing = [c for c in result.checks if c.status in ("fail", "warn")]
+    lines = [
+        f"# Model card: {cfg.project.name}",
+        "",
+        "## Model details",
+        "",
+        f"- Version `{meta.get('model_version')}`, trained {meta.get('trained_at')}.",
+        f"- Task: {cfg.task.type}; predicts `{cfg.task.target}`"
+        + (f"; positive class `{meta['positive_class']}`" if "positive_class" in meta else "")
+        + ".",
+        f"- Model: {result.descriptions.get('model')}.",
+        f"- Libraries: {', '.join(f'{k} {v}' for k, v in meta.get('library_versions', {}).items())}.",
+        f"- Owner: {cfg.project.owner or 'not recorded (set project.owner in config.yaml)'}.",
+        "",
+        "## Intended use",
+        "",
+        f"- Goal: {cfg.project.goal or 'see docs/formulation.md'}.",
+        f"- Serving: {cfg.serving.mode}"
+        + (f", latency budget {cfg.serving.latency_budget_ms:g} ms" if cfg.serving.mode != "batch" else "")
+        + ".",
+        "- Not for uses outside the population the training data describes; see docs/formulation.md.",
+        "",
+        "## Factors",
+        "",
+        f"- Slices evaluated: {', '.join(cfg.evaluate.slices) or 'none configured (evaluate.slices)'}.",
+        "",
+        "## Metrics",
+        "",
+        f"- Primary: {metric.label}; ready when "
+        + (f"{'≥' if metric.greater_is_better else '≤'} {cfg.evaluate.ready_threshold}"
+           if cfg.evaluate.ready_threshold is not None else "no absolute threshold is set")
+        + f" and better than both baselines by {cfg.evaluate.baseline_margin}"
+        + (" (absolute)." if metric.bounded else " (relative)."),
+        f"- Secondary: {', '.join(METRICS[m].label for m in result.metrics['model'] if m != metric.name)}.",
+        "- Uncertainty: 95% bootstrap intervals over the test rows.",
+        "",
+        "## Evaluation data",
+        "",
+        f"- The held-out test split: {len(result.test)} rows (split: {cfg.split.method}, "
+        f"fingerprint `{meta.get('test_data_fingerprint')}`).",
+        "",
+        "## Training data",
+        "",
+        f"- {meta.get('training_rows')} rows from {cfg.data.source}"
+        + (f" (`data/sample/{cfg.data.sample}`)" if cfg.data.source == "sample" else "")
+        + f"; {len(features)} features ({', '.join(f'{v} {k}' for k, v in kinds.items() if v)}).",
+        "",
+        "## Quantitative analyses",
+        "",
+        f"| predictor | {metric.label} |",
+        "|---|---|",
+        f"| model | {fmt(result.primary['model'])}"
+        + (f" (95% CI {fmt(ci[0])} – {fmt(ci[1])})" if ci else "") + " |",
+        f"| dummy baseline | {fmt(result.primary['dummy'])} |",
+        f"| heuristic baseline | {fmt(result.primary['heuristic'])} |",
+        "",
+        "Per-slice results and figures: reports/evaluation.md.",
+        "",
+        "## Ethical considerations",
+        "",
+        f"- Columns never used as features: {', '.join(cfg.features.forbidden) or 'none declared'}"
+        " (features.forbidden; the gate checks the model does not use them).",
+        "- Review who is affected by errors of each kind before deciding automatically.",
+        "",
+        "## Caveats and recommendations",
+        "",
+    ]
+    if failing:
+        lines += [f"- {c.id} {c.name}: {c.status}" + (f" ({c.detail})" if c.detail else "")
+                  for c in failing]
+    else:
+        lines.append("- Every readiness check passed on this test split.")
+    lines.append(
+        f"- Test set of {len(result.test)} rows: differences smaller than the interval width are noise."
+    )
+    return "\n".join(lines) + "\n"
