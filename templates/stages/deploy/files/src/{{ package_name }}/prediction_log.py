@@ -1,0 +1,112 @@
+"""The prediction log: one JSON object per scored row, appended to logs/predictions.jsonl.
+
+Each line holds what monitoring needs to judge a window on its own:
+
+    {"request_id": "...", "row": 0, "timestamp": "2024-01-01T00:00:00.000000+00:00",
+     "source": "api" | "batch", "model_version": "...", "inputs": {<feature>: <raw value>, ...},
+     "prediction": ..., "score": 0.93 (binary) | "probas": {"<class>": p, ...} (multiclass, text),
+     "latency_ms": 1.2, "label": ... (only when known, e.g. the labelled serving window)}
+
+Lines are written whole under a lock, so concurrent requests never interleave inside a line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+LOG_NAME = "predictions.jsonl"
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def plain(value: Any) -> Any:
+    """numpy/pandas scalars to JSON-ready Python values; NaN, inf and pd.NA to None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    return value
+
+
+def output_records(outputs: pd.DataFrame) -> list[dict[str, Any]]:
+    """Prediction columns (prediction, score, proba_<class>) to one response/log record per row."""
+    proba_cols = [c for c in outputs.columns if str(c).startswith("proba_")]
+    records = []
+    for _, row in outputs.iterrows():
+        record: dict[str, Any] = {"prediction": plain(row["prediction"])}
+        if "score" in outputs.columns:
+            record["score"] = plain(row["score"])
+        if proba_cols:
+            record["probas"] = {str(c)[len("proba_") :]: plain(row[c]) for c in proba_cols}
+        records.append(record)
+    return records
+
+
+class PredictionLog:
+    """Appends prediction records to a JSON-lines file (thread-safe within one process)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(
+        self,
+        *,
+        request_id: str,
+        source: str,
+        model_version: str,
+        inputs: Iterable[Mapping[str, Any]],
+        outputs: Iterable[Mapping[str, Any]],
+        latency_ms: float,
+        labels: Iterable[Any] | None = None,
+    ) -> int:
+        """Write one line per row; returns the number of lines written."""
+        stamp = datetime.now(UTC).isoformat()
+        label_list = list(labels) if labels is not None else None
+        lines = []
+        for index, (row_inputs, row_outputs) in enumerate(zip(inputs, outputs, strict=True)):
+            record: dict[str, Any] = {
+                "request_id": request_id,
+                "row": index,
+                "timestamp": stamp,
+                "source": source,
+                "model_version": model_version,
+                "inputs": {str(k): plain(v) for k, v in row_inputs.items()},
+                **row_outputs,
+                "latency_ms": round(latency_ms, 3),
+            }
+            if label_list is not None:
+                record["label"] = plain(label_list[index])
+            lines.append(json.dumps(record, allow_nan=False, ensure_ascii=False))
+        if not lines:
+            return 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        return len(lines)
+
+    def rotate(self) -> Path | None:
+        """Move the log to logs/archive/predictions-<UTC time>.jsonl; returns its new path."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.path.parent / "archive" / f"{self.path.stem}-{stamp}{self.path.suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self.path.replace(target)
+        return target

@@ -1,0 +1,275 @@
+"""Deploy stage: the online service, batch scoring, and the deploy checks.
+
+Commands:
+  serve   run the FastAPI service with uvicorn (host and port from config.yaml's `serving`)
+  batch   score a CSV or Parquet file -> predictions/<name>.parquet, and log every row
+  deploy  the pipeline step: batch-score the serving window (data/processed/serving.parquet)
+          into the prediction log, with its labels, for monitoring; then two deploy checks:
+          - skew (R12): test rows through the service's handler (JSON -> request model -> frame ->
+            model) must give exactly what the evaluation path gives (max abs diff <= 1e-9)
+            -> reports/skew.json; a mismatch fails the step.
+          - latency (R15): p50/p95/p99 of 200 single-row calls through the handler after 20 warm-up
+            calls, against serving.latency_budget_ms -> reports/latency.json; over budget fails the
+            step when serving.mode is online or both, and is a warning for batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import DataError
+
+ORDER = 40
+PIPELINE_STEP = "deploy"
+
+log = logging.getLogger(__name__)
+
+SKEW_ROWS = 100
+SKEW_TOLERANCE = 1e-9
+LATENCY_CALLS = 200
+LATENCY_WARMUP = 20
+
+
+def serve(cfg: Config, argv: list[str]) -> int:
+    """Run the prediction service (uvicorn)."""
+    parser = argparse.ArgumentParser(prog="serve", description=serve.__doc__)
+    parser.add_argument("--host", default=cfg.serving.host)
+    parser.add_argument("--port", type=int, default=cfg.serving.port)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    import uvicorn
+
+    from ..service import create_app
+
+    app = create_app(cfg)
+    log.info("serving model %s on http://%s:%d (docs: /docs)", app.version, args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, workers=args.workers, log_level="info")
+    return 0
+
+
+def batch(cfg: Config, argv: list[str]) -> int:
+    """Score a CSV or Parquet file into predictions/<name>.parquet."""
+    parser = argparse.ArgumentParser(prog="batch", description=batch.__doc__)
+    parser.add_argument("input", type=Path, help="CSV or Parquet file with the raw feature columns")
+    parser.add_argument("--name", help="output name (default: the input file's stem)")
+    parser.add_argument("--no-log", action="store_true", help="do not append to the prediction log")
+    args = parser.parse_args(argv)
+    path = args.input if args.input.is_absolute() else Path.cwd() / args.input
+    out = score_file(cfg, path, name=args.name or path.stem, log_rows=not args.no_log)
+    log.info("wrote %s", out)
+    return 0
+
+
+def deploy(cfg: Config, argv: list[str]) -> int:
+    """Score the serving window into the prediction log, then check skew and latency."""
+    argparse.ArgumentParser(prog="deploy", description=deploy.__doc__).parse_args(argv)
+    from ..prediction_log import LOG_NAME, PredictionLog
+
+    archived = PredictionLog(cfg.logs_dir / LOG_NAME).rotate()
+    if archived:
+        log.info("archived the previous prediction log to %s", archived)
+    from ..artifacts import split_path
+
+    score_file(cfg, split_path(cfg, "serving"), name="serving", log_rows=True)
+    skew = check_skew(cfg)
+    latency = check_latency(cfg)
+    failed = [r["check"] for r in (skew, latency) if r["status"] == "fail"]
+    if failed:
+        log.error("deploy checks failed: %s (see reports/skew.json, reports/latency.json)", failed)
+        return 1
+    return 0
+
+
+COMMANDS = {"serve": serve, "batch": batch, "deploy": deploy}
+
+
+def read_table(path: Path) -> Any:
+    """A CSV or Parquet file as a DataFrame; DataError for a missing or unreadable file."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: cannot read: {err}") from err
+    raise DataError(f"{path}: expected a .csv or .parquet file")
+
+
+def check_columns(meta: dict[str, Any], frame: Any, where: str) -> None:
+    """Every feature present, numeric features numeric: else a DataError naming the column."""
+    from pandas.api import types as ptypes
+
+    for feature in meta["features"]:
+        name = feature["name"]
+        if name not in frame.columns:
+            raise DataError(f"{where}: column '{name}' is missing (the model needs it)")
+        if feature["kind"] == "numeric" and not ptypes.is_numeric_dtype(frame[name]):
+            raise DataError(f"{where}: column '{name}' must be numeric, got {frame[name].dtype}")
+
+
+def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Path:
+    """Batch-score `path`: predictions/<name>.parquet plus one log line per row (with the label)."""
+    import pandas as pd
+
+    from ..artifacts import load_meta, load_model
+    from ..predict import feature_frame, predict_frame
+    from ..prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
+
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise DataError(f"--name '{name}': use letters, digits, '-' and '_' only")
+    meta, model = load_meta(cfg), load_model(cfg)
+    frame = read_table(path)
+    check_columns(meta, frame, str(path))
+    started = time.perf_counter()
+    outputs = predict_frame(model, meta, frame)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    keep = [c for c in (cfg.task.id_column, cfg.task.target) if c and c in frame.columns]
+    result = pd.concat([frame[keep], outputs], axis=1)
+    out = cfg.predictions_dir / f"{name}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_parquet(out, index=False)
+    if log_rows:
+        labels = frame[cfg.task.target].tolist() if cfg.task.target in frame.columns else None
+        written = PredictionLog(cfg.logs_dir / LOG_NAME).write(
+            request_id=new_request_id(),
+            source="batch",
+            model_version=str(meta.get("model_version", "unknown")),
+            inputs=feature_frame(meta, frame).to_dict(orient="records"),
+            outputs=output_records(outputs),
+            latency_ms=elapsed_ms / max(len(frame), 1),
+            labels=labels,
+        )
+        log.info("logged %d predictions to %s", written, cfg.logs_dir / LOG_NAME)
+    log.info("scored %d rows from %s in %.0f ms", len(frame), path, elapsed_ms)
+    return out
+
+
+def _rows_json(meta: dict[str, Any], frame: Any) -> str:
+    """Rows as a client would send them: JSON with the raw feature values."""
+    from ..predict import feature_frame
+    from ..prediction_log import plain
+
+    rows = [
+        {k: plain(v) for k, v in r.items()} for r in feature_frame(meta, frame).to_dict("records")
+    ]
+    return json.dumps({"rows": rows}, allow_nan=False)
+
+
+def check_skew(cfg: Config) -> dict[str, Any]:
+    """R12: the service handler and the evaluation path give identical outputs on the same rows."""
+    import numpy as np
+
+    from ..artifacts import load_split, write_json
+    from ..predict import predict_frame
+    from ..service import Predictor
+
+    predictor = Predictor.load(cfg, logging_on=False)
+    rows = load_split(cfg, "test").head(SKEW_ROWS).reset_index(drop=True)
+    offline = predict_frame(predictor.model, predictor.meta, rows)
+    served = predictor.handle_json(_rows_json(predictor.meta, rows)).predictions
+    pred_mismatch = sum(
+        1 for a, b in zip(offline["prediction"].tolist(), served, strict=True) if a != b.prediction
+    )
+    numeric_cols = [c for c in offline.columns if c != "prediction"]
+    online = np.array([_numbers(p, numeric_cols) for p in served], dtype=float).reshape(
+        len(rows), -1
+    )
+    diffs = (
+        np.abs(offline[numeric_cols].to_numpy(dtype=float) - online)
+        if numeric_cols
+        else np.zeros(1)
+    )
+    max_diff = float(np.nanmax(diffs)) if diffs.size else 0.0
+    ok = pred_mismatch == 0 and max_diff <= SKEW_TOLERANCE and not np.isnan(diffs).any()
+    report = {
+        "check": "R12",
+        "name": "No training/serving skew",
+        "status": "pass" if ok else "fail",
+        "n": len(rows),
+        "source": "data/processed/test.parquet",
+        "prediction_mismatches": pred_mismatch,
+        "max_abs_diff": max_diff,
+        "tolerance": SKEW_TOLERANCE,
+        "compared": {
+            "evaluation": "predict.predict_frame on the parquet rows",
+            "service": "/predict handler: JSON -> request model -> DataFrame -> predict_frame",
+        },
+    }
+    write_json(cfg.reports_dir / "skew.json", report)
+    log.info(
+        "skew check: %s (%d rows, max abs diff %.2e, %d label mismatches)",
+        report["status"],
+        len(rows),
+        max_diff,
+        pred_mismatch,
+    )
+    return report
+
+
+def _numbers(prediction: Any, columns: list[str]) -> list[float]:
+    values = []
+    for col in columns:
+        if col == "score":
+            values.append(prediction.score if prediction.score is not None else math.nan)
+        else:
+            probas = prediction.probas or {}
+            values.append(probas.get(col[len("proba_") :], math.nan))
+    return values
+
+
+def check_latency(cfg: Config) -> dict[str, Any]:
+    """R15: single-row latency through the handler (in process, no network) vs the budget."""
+    import numpy as np
+
+    from ..artifacts import load_split, write_json
+    from ..service import Predictor
+
+    predictor = Predictor.load(cfg, logging_on=False)
+    rows = load_split(cfg, "test")
+    bodies = [_rows_json(predictor.meta, rows.iloc[[i % len(rows)]]) for i in range(LATENCY_CALLS)]
+    for body in bodies[:LATENCY_WARMUP]:
+        predictor.handle_json(body)
+    timings = []
+    for body in bodies:
+        started = time.perf_counter()
+        predictor.handle_json(body)
+        timings.append((time.perf_counter() - started) * 1000)
+    p50, p95, p99 = (float(np.percentile(timings, q)) for q in (50, 95, 99))
+    budget = cfg.serving.latency_budget_ms
+    blocking = cfg.serving.mode in ("online", "both")
+    within = p95 <= budget
+    report = {
+        "check": "R15",
+        "name": "Latency within budget",
+        "status": "pass" if within else ("fail" if blocking else "warn"),
+        "blocking": blocking,
+        "calls": LATENCY_CALLS,
+        "warmup": LATENCY_WARMUP,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p99,
+        "budget_ms": budget,
+        "measured": "in process through the /predict handler (validation + model), no network",
+    }
+    write_json(cfg.reports_dir / "latency.json", report)
+    log.info(
+        "latency: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms (budget %.0f ms): %s",
+        p50,
+        p95,
+        p99,
+        budget,
+        report["status"],
+    )
+    return report

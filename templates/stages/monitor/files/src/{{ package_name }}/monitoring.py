@@ -1,0 +1,1069 @@
+"""Monitoring checks: one window of served predictions against the training-time reference.
+
+A window is a DataFrame with the raw feature columns, the prediction columns (`prediction`, plus
+`score` or `proba_<class>`), optionally the label (the target column) and, from the prediction log,
+`request_id`, `row`, `timestamp`, `source`, `model_version` and `latency_ms`.
+
+`run_checks(...)` returns a `Result` whose checks each carry (id, group, feature, method, value,
+threshold, status, n). Statuses: ok < warn < alert; the window's status is the worst one. Methods
+and default thresholds follow the team's path-to-production notes (section D). Where a default
+would fire on sampling noise alone in a small window, the threshold is raised to what noise can
+explain (split over the features checked), and the check says so ("[sample-size aware]"):
+
+- data quality: columns (missing -> alert), types, missing share (warn > ref x 1.1 +
+  missing_warn_abs, alert > ref + missing_alert_abs), values outside the reference p0.1-p99.9
+  range and categories never seen (warn > 1%, alert > 5% above what a calm window shows),
+  duplicate log rows, NaN/inf or out-of-range predictions (alert);
+- drift per feature: PSI on the reference's fixed decile bins (warn psi_warn, alert psi_alert,
+  raised to the PSI that two same-distribution samples of these sizes reach), plus a test by type
+  and reference size: up to 1000 reference rows, KS (numeric, > 5 distinct values) or
+  chi-squared (categorical), p <= 0.05; above, Wasserstein distance / reference std >= 0.1
+  (numeric) or Jensen-Shannon distance >= 0.1 (categorical); text: a domain classifier (TF-IDF +
+  logistic regression telling reference from window; cross-validated ROC-AUC above max(0.55, its
+  95% quantile under no drift)), text-length PSI and the out-of-vocabulary rate;
+- dataset drift: share of drifted features >= drift_share -> alert;
+- prediction drift: the same tests on the score / predicted classes / predicted values;
+- performance (labels present, >= min_rows labelled): the primary metric vs ready_threshold
+  (alert when worse) and vs the reference (alert when more than perf_drop relatively worse and
+  beyond its bootstrap 95% interval); regression: bias (mean prediction - mean label);
+- operations: model age vs max_model_age_days; API latency p95 vs the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .reference import (
+    HIGHER_IS_BETTER,
+    Reference,
+    bin_edges,
+    category_key,
+    compute_metric,
+    numeric_shares,
+    oov_rate,
+    prediction_columns,
+    tokenize,
+)
+
+LEVELS = {"ok": 0, "warn": 1, "alert": 2}
+LOG_COLUMNS = ("request_id", "row", "timestamp", "source", "model_version", "latency_ms")
+PSI_FLOOR = 1e-4
+P_VALUE = 0.05
+LARGE_REFERENCE = 1000
+DISTANCE_THRESHOLD = 0.1
+DOMAIN_AUC = 0.55
+SHARE_WARN, SHARE_ALERT = 0.01, 0.05
+NULL_SIMULATIONS = 1000
+SEED = 20240601
+
+ACTIONS = {
+    "data_quality": "Data-quality alert: likely a pipeline or upstream bug. Do NOT retrain on "
+    "this data; find the broken input and notify its owner.",
+    "performance": "Performance alert: retrain on recent labelled data, rerun the readiness gate "
+    "(make evaluate), and roll back if the new model does not beat the current one.",
+    "drift": "Drift with performance OK or unknown: investigate which inputs moved and why. "
+    "Retrain early if the share of drifted features reaches drift_share; until labels arrive, "
+    "watch the prediction drift.",
+    "operations_age": "The model is older than max_model_age_days: schedule a retrain.",
+    "operations_latency": "Latency over budget: an infrastructure problem, not a model problem.",
+    "warn": "Warnings only: no action needed now; look again if they persist over several windows.",
+    "ok": "No action needed.",
+    "error": "Could not compute: fix the input (window too small, missing reference or log) "
+    "and rerun.",
+}
+
+
+@dataclass
+class Check:
+    id: str
+    group: str
+    feature: str | None
+    method: str
+    value: float | None
+    threshold: float | None
+    status: str
+    n: int
+    detail: str = ""
+
+
+@dataclass
+class Result:
+    status: str
+    window: dict[str, Any]
+    model_version: str | None
+    reference: dict[str, Any]
+    checks: list[Check] = field(default_factory=list)
+    dataset_drift: dict[str, Any] = field(default_factory=dict)
+    performance: dict[str, Any] = field(default_factory=dict)
+    recommended_action: str = ""
+    generated_at: str = ""
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class WindowError(Exception):
+    """The window cannot be judged (missing, empty, too small): status error, exit 2."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading a window
+
+
+def read_prediction_log(path: Path) -> tuple[pd.DataFrame, int]:
+    """The JSON-lines log, one column per input and output; returns (frame, unreadable lines)."""
+    if not path.is_file():
+        raise WindowError(
+            f"{path}: prediction log not found; run `make deploy` or serve some requests"
+        )
+    records, bad = [], 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                bad += 1
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get("inputs"), dict):
+                bad += 1
+                continue
+            records.append(_flatten(entry))
+    return pd.DataFrame.from_records(records), bad
+
+
+def _flatten(entry: dict[str, Any]) -> dict[str, Any]:
+    row = dict(entry["inputs"])
+    for key in LOG_COLUMNS:
+        if key in entry:
+            row[key] = entry[key]
+    for key in ("prediction", "score", "label"):
+        if key in entry:
+            row[key] = entry[key]
+    for label, value in (entry.get("probas") or {}).items():
+        row[f"proba_{label}"] = value
+    return row
+
+
+def read_window_file(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet batch with the same columns as the flattened log."""
+    if not path.is_file():
+        raise WindowError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise WindowError(f"{path}: cannot read: {err}") from err
+    raise WindowError(f"{path}: expected a .csv or .parquet file")
+
+
+def label_column(window: pd.DataFrame, target: str) -> str | None:
+    """Where the window keeps its labels: the target column, else `label`; None when unlabelled."""
+    for name in (target, "label"):
+        if name in window.columns and window[name].notna().any():
+            return name
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics
+
+
+def psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """Population stability index over shares; empty bins are floored at 1e-4."""
+    ref = np.clip(np.asarray(reference, dtype=float), PSI_FLOOR, None)
+    cur = np.clip(np.asarray(current, dtype=float), PSI_FLOOR, None)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def psi_null_quantiles(
+    shares: np.ndarray, n_ref: int, n_cur: int, tests: int = 1
+) -> tuple[float, float]:
+    """The PSI that sampling noise alone exceeds with probability 0.05 and 0.01 (each split over
+    `tests` features, Bonferroni), for samples of these sizes drawn from the reference shares.
+
+    A parametric bootstrap draws both samples from the reference shares; a scaled chi-squared
+    fitted to the simulated PSI by moments gives a smooth tail (in theory PSI ~ (1/n_ref +
+    1/n_cur) chi2(bins - 1), Yurdakul and Naranjo), so small windows get honest, larger thresholds.
+    """
+    from scipy import stats
+
+    rng = np.random.default_rng(SEED)
+    p = np.asarray(shares, dtype=float)
+    p = p / p.sum() if p.sum() > 0 else np.full(len(p), 1 / len(p))
+    ref = rng.multinomial(max(n_ref, 1), p, size=NULL_SIMULATIONS) / max(n_ref, 1)
+    cur = rng.multinomial(max(n_cur, 1), p, size=NULL_SIMULATIONS) / max(n_cur, 1)
+    ref, cur = np.clip(ref, PSI_FLOOR, None), np.clip(cur, PSI_FLOOR, None)
+    values = np.sum((cur - ref) * np.log(cur / ref), axis=1)
+    mean, var = float(values.mean()), float(values.var())
+    if mean <= 0 or var <= 0:
+        return 0.0, 0.0
+    scale, dof = var / (2 * mean), 2 * mean**2 / var
+    tests = max(tests, 1)
+    return (
+        float(scale * stats.chi2.ppf(1 - 0.05 / tests, dof)),
+        float(scale * stats.chi2.ppf(1 - 0.01 / tests, dof)),
+    )
+
+
+def category_shares(values: pd.Series, categories: list[str]) -> np.ndarray:
+    """Shares over the reference categories plus a last bin for everything else."""
+    keys = values.dropna().map(category_key)
+    if keys.empty:
+        return np.zeros(len(categories) + 1)
+    counts = keys.value_counts()
+    known = np.array([counts.get(c, 0) for c in categories], dtype=float)
+    other = float(len(keys) - known.sum())
+    return np.append(known, other) / len(keys)
+
+
+def drift_test(kind: str, ref: pd.Series, cur: pd.Series) -> tuple[str, float, float, bool]:
+    """(method, value, threshold, drifted) for one column, chosen by type and reference size."""
+    from scipy import stats
+    from scipy.spatial import distance
+
+    ref, cur = ref.dropna(), cur.dropna()
+    large = len(ref) > LARGE_REFERENCE
+    if kind == "numeric" and ref.nunique() > 5:
+        r, c = ref.to_numpy(dtype=float), cur.to_numpy(dtype=float)
+        if large:
+            std = float(np.std(r, ddof=1))
+            value = float(stats.wasserstein_distance(r, c)) / std if std > 0 else 0.0
+            return "wasserstein_normed", value, DISTANCE_THRESHOLD, value >= DISTANCE_THRESHOLD
+        p = float(stats.ks_2samp(r, c).pvalue)
+        return "ks_p_value", p, P_VALUE, p <= P_VALUE
+    r_keys, c_keys = ref.map(category_key), cur.map(category_key)
+    labels = sorted(set(r_keys) | set(c_keys))
+    r_counts = np.array([(r_keys == k).sum() for k in labels], dtype=float)
+    c_counts = np.array([(c_keys == k).sum() for k in labels], dtype=float)
+    if large:
+        value = float(distance.jensenshannon(r_counts / r_counts.sum(), c_counts / c_counts.sum()))
+        return "jensen_shannon", value, DISTANCE_THRESHOLD, value >= DISTANCE_THRESHOLD
+    if len(labels) < 2:
+        return "chi_squared_p_value", 1.0, P_VALUE, False
+    table = np.vstack([r_counts, c_counts])
+    table = table[:, table.sum(axis=0) > 0]
+    p = float(stats.chi2_contingency(table, correction=False).pvalue)
+    return "chi_squared_p_value", p, P_VALUE, p < P_VALUE
+
+
+def domain_classifier_auc(ref: pd.Series, cur: pd.Series) -> tuple[float, float]:
+    """Cross-validated ROC-AUC of a classifier telling reference texts from window texts, and the
+    threshold: max(0.55, the one-sided 95% quantile of AUC when both come from one distribution)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(SEED)
+    ref = ref.dropna().astype(str)
+    cur = cur.dropna().astype(str)
+    ref = ref.iloc[rng.permutation(len(ref))[:2000]]
+    cur = cur.iloc[rng.permutation(len(cur))[:2000]]
+    texts = pd.concat([ref, cur]).tolist()
+    y = np.r_[np.zeros(len(ref)), np.ones(len(cur))]
+    folds = min(5, len(ref), len(cur))
+    if folds < 2:
+        return 0.5, 1.0
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=1), LogisticRegression(max_iter=1000)
+    )
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    scores = cross_val_predict(model, texts, y, cv=cv, method="predict_proba")[:, 1]
+    auc = float(roc_auc_score(y, scores))
+    n1, n2 = len(ref), len(cur)
+    se = math.sqrt((0.25 + (n1 - 1) / 12 + (n2 - 1) / 12) / (n1 * n2))  # Hanley-McNeil at AUC = 0.5
+    return auc, max(DOMAIN_AUC, 0.5 + 1.645 * se)
+
+
+def binomial_excess(count: int, n: int, expected: float) -> float:
+    """P(X >= count) for X ~ Binomial(n, expected): small when noise cannot explain `count`."""
+    from scipy import stats
+
+    if n == 0 or count == 0:
+        return 1.0
+    return float(stats.binom.sf(count - 1, n, min(max(expected, 1e-6), 1.0)))
+
+
+def outside_range_excess(count: int, n: int, n_ref: int, ref_outside: int) -> float:
+    """P(X >= count), X = window values outside the reference range when nothing changed.
+
+    The true mass outside a range estimated from n_ref values is itself uncertain (about
+    Beta(ref_outside + 1, n_ref - ref_outside + 1)), so X is beta-binomial, not binomial: with a
+    small reference, many values beyond its extremes happen more often than a fixed rate says.
+    """
+    from scipy import stats
+
+    if n == 0 or count == 0:
+        return 1.0
+    a = ref_outside + 1
+    b = max(n_ref - ref_outside + 1, 1)
+    return float(stats.betabinom.sf(count - 1, n, a, b))
+
+
+def worst(statuses: list[str]) -> str:
+    return max(statuses, key=lambda s: LEVELS[s], default="ok")
+
+
+# --------------------------------------------------------------------------------------------------
+# The checks
+
+
+@dataclass
+class Context:
+    cfg: Config
+    reference: Reference
+    window: pd.DataFrame
+    meta: dict[str, Any]
+    label: str | None
+
+    @property
+    def n(self) -> int:
+        return len(self.window)
+
+    @property
+    def tests(self) -> int:
+        """How many features are checked: noise thresholds are split over them (Bonferroni)."""
+        return max(1, len(self.reference.features))
+
+
+def run_checks(
+    cfg: Config,
+    reference: Reference,
+    window: pd.DataFrame,
+    meta: dict[str, Any],
+    name: str,
+    source: str,
+) -> Result:
+    """Every check on one window; raises WindowError when the window cannot be judged."""
+    n = len(window)
+    if n == 0:
+        raise WindowError(f"{source}: the window is empty")
+    if n < cfg.monitor.min_rows:
+        raise WindowError(
+            f"{source}: {n} rows, fewer than monitor.min_rows = {cfg.monitor.min_rows}; "
+            "too few to judge"
+        )
+    ctx = Context(cfg, reference, window, meta, label_column(window, cfg.task.target))
+    checks: list[Check] = []
+    checks += data_quality_checks(ctx)
+    feature_checks, drift = feature_drift_checks(ctx)
+    checks += feature_checks
+    checks += prediction_checks(ctx)
+    perf_checks, performance = performance_checks(ctx)
+    checks += perf_checks
+    checks += operations_checks(ctx)
+    if drift["drift"]:
+        checks.append(
+            Check(
+                "dataset_drift",
+                "feature_drift",
+                None,
+                "share_of_drifted_features",
+                drift["share"],
+                drift["threshold"],
+                "alert",
+                n,
+                f"{drift['drifted']} of {drift['n_features']} features drifted",
+            )
+        )
+    status = worst([c.status for c in checks])
+    return Result(
+        status=status,
+        window=_window_info(window, name, source, ctx.label),
+        model_version=str(meta.get("model_version")) if meta.get("model_version") else None,
+        reference={
+            "n": reference.profile.get("n_reference"),
+            "model_version": reference.profile.get("model_version"),
+            "created_at": reference.profile.get("created_at"),
+        },
+        checks=checks,
+        dataset_drift=drift,
+        performance=performance,
+        recommended_action=recommend(status, checks),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _window_info(window: pd.DataFrame, name: str, source: str, label: str | None) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "name": name,
+        "source": source,
+        "n_rows": len(window),
+        "n_labeled": int(window[label].notna().sum()) if label else 0,
+    }
+    if "timestamp" in window.columns:
+        stamps = pd.to_datetime(window["timestamp"], errors="coerce", utc=True).dropna()
+        if not stamps.empty:
+            info["from"], info["to"] = stamps.min().isoformat(), stamps.max().isoformat()
+    return info
+
+
+def data_quality_checks(ctx: Context) -> list[Check]:
+    checks: list[Check] = []
+    features = ctx.reference.features
+    window, n, mon = ctx.window, ctx.n, ctx.cfg.monitor
+    missing = [f for f in features if f not in window.columns]
+    expected = set(features) | set(prediction_columns(ctx.meta)) | set(LOG_COLUMNS)
+    expected |= {ctx.cfg.task.target, "label", ctx.cfg.task.id_column or ""}
+    unexpected = sorted(str(c) for c in window.columns if c not in expected)
+    checks.append(
+        Check(
+            "schema",
+            "data_quality",
+            None,
+            "columns_match_reference",
+            len(missing),
+            0,
+            "alert" if missing else ("warn" if unexpected else "ok"),
+            n,
+            (f"missing: {', '.join(missing)}. " if missing else "")
+            + (f"unexpected: {', '.join(unexpected)}" if unexpected else ""),
+        )
+    )
+    for name, entry in features.items():
+        if name not in window.columns:
+            continue
+        column = window[name]
+        checks.append(_missing_check(name, column, entry, mon, n))
+        if entry["kind"] == "numeric":
+            checks += _numeric_quality(name, column, entry, ctx)
+        elif entry["kind"] == "categorical":
+            checks.append(_unseen_check(name, column, entry, ctx))
+    if "request_id" in window.columns and "row" in window.columns:
+        dupes = int(window.duplicated(subset=["request_id", "row"]).sum())
+        checks.append(
+            Check(
+                "duplicate_rows",
+                "data_quality",
+                None,
+                "duplicated_request_id_row",
+                dupes,
+                0,
+                "warn" if dupes else "ok",
+                n,
+            )
+        )
+    checks.append(_prediction_validity(ctx))
+    return checks
+
+
+def _missing_check(name: str, column: pd.Series, entry: dict[str, Any], mon: Any, n: int) -> Check:
+    share = float(column.isna().mean())
+    ref = float(entry.get("missing_share") or 0.0)
+    warn_at = ref * 1.1 + mon.missing_warn_abs
+    alert_at = max(ref + mon.missing_alert_abs, warn_at)
+    status = "alert" if share > alert_at else ("warn" if share > warn_at else "ok")
+    return Check(
+        "missing_share",
+        "data_quality",
+        name,
+        "share_missing_vs_reference",
+        share,
+        alert_at,
+        status,
+        n,
+        f"reference {ref:.3f}; warn above {warn_at:.3f}",
+    )
+
+
+def _numeric_quality(
+    name: str, column: pd.Series, entry: dict[str, Any], ctx: Context
+) -> list[Check]:
+    n = ctx.n
+    values = pd.to_numeric(column, errors="coerce")
+    bad_type = int((values.isna() & column.notna()).sum())
+    checks = [
+        Check(
+            "type",
+            "data_quality",
+            name,
+            "numeric_values",
+            bad_type,
+            0,
+            "alert" if bad_type else "ok",
+            n,
+            "values that are not numbers" if bad_type else "",
+        )
+    ]
+    low, high = entry.get("range") or [None, None]
+    present = values.dropna()
+    if low is None or present.empty:
+        return checks
+    outside = int(((present < low) | (present > high)).sum())
+    n_ref = int(entry["n"])
+    ref_outside = int(entry.get("outside_range") or 0)
+    expected = (ref_outside + 1) / (n_ref + 2)
+    p_value = outside_range_excess(outside, len(present), n_ref, ref_outside)
+    checks.append(
+        _share_check(
+            "out_of_range",
+            name,
+            "share_outside_reference_p0.1_p99.9",
+            outside,
+            len(present),
+            expected,
+            p_value,
+            ctx.tests,
+        )
+    )
+    return checks
+
+
+def _unseen_check(name: str, column: pd.Series, entry: dict[str, Any], ctx: Context) -> Check:
+    n = ctx.n
+    known = set(entry.get("categories") or {})
+    present = column.dropna().map(category_key)
+    if entry.get("other_share", 0.0) > 0:  # categories beyond the stored top ones: cannot tell
+        return Check(
+            "unseen_categories",
+            "data_quality",
+            name,
+            "share_unseen_categories",
+            None,
+            None,
+            "ok",
+            n,
+            "reference has more categories than stored; not checked",
+        )
+    unseen = int((~present.isin(known)).sum())
+    expected = max(float(entry.get("unseen_baseline") or 0.0), 0.002)
+    p_value = binomial_excess(unseen, len(present), expected)
+    return _share_check(
+        "unseen_categories",
+        name,
+        "share_unseen_categories",
+        unseen,
+        len(present),
+        expected,
+        p_value,
+        ctx.tests,
+    )
+
+
+def _share_check(
+    check_id: str,
+    name: str,
+    method: str,
+    count: int,
+    n: int,
+    expected: float,
+    p_value: float,
+    tests: int,
+) -> Check:
+    """warn > expected + 1%, alert > expected + 5%; each only when noise cannot explain the count
+    (p below 0.05 for warn and 0.01 for alert, split over the features checked)."""
+    share = count / n if n else 0.0
+    warn_at, alert_at = expected + SHARE_WARN, expected + SHARE_ALERT
+    status = "ok"
+    if share > alert_at and p_value < 0.01 / tests:
+        status = "alert"
+    elif share > warn_at and p_value < 0.05 / tests:
+        status = "warn"
+    return Check(
+        check_id,
+        "data_quality",
+        name,
+        method,
+        share,
+        alert_at,
+        status,
+        n,
+        f"{count} of {n} (p = {p_value:.2g}); a calm window shows about {expected:.3f} "
+        "[sample-size aware]",
+    )
+
+
+def _prediction_validity(ctx: Context) -> Check:
+    window, n = ctx.window, ctx.n
+    columns = [c for c in prediction_columns(ctx.meta) if c in window.columns]
+    if "prediction" not in window.columns:
+        return Check(
+            "prediction_validity",
+            "data_quality",
+            "prediction",
+            "present_and_finite",
+            None,
+            0,
+            "alert",
+            n,
+            "no prediction column in the window",
+        )
+    bad = window["prediction"].isna()
+    for col in columns:
+        if col == "prediction" and ctx.cfg.is_classification:
+            continue
+        values = pd.to_numeric(window[col], errors="coerce").to_numpy(dtype=float)
+        bad |= ~np.isfinite(values)
+        if col != "prediction":
+            bad |= (values < 0) | (values > 1)
+    count = int(bad.sum())
+    return Check(
+        "prediction_validity",
+        "data_quality",
+        "prediction",
+        "nan_inf_or_out_of_range",
+        count,
+        0,
+        "alert" if count else "ok",
+        n,
+        f"{count} predictions missing, NaN/inf or outside [0, 1]" if count else "",
+    )
+
+
+def feature_drift_checks(ctx: Context) -> tuple[list[Check], dict[str, Any]]:
+    checks: list[Check] = []
+    drifted: list[str] = []
+    tested = 0
+    for name, entry in ctx.reference.features.items():
+        if name not in ctx.window.columns:
+            continue
+        column = ctx.window[name]
+        if entry["kind"] == "text":
+            found = text_drift_checks(ctx, name, column, entry)
+        else:
+            found = column_drift_checks(ctx, name, column, entry, "feature_drift")
+        checks += found
+        tested += 1
+        if any(c.id == "drift_test" and c.status != "ok" for c in found):
+            drifted.append(name)
+    share = len(drifted) / tested if tested else 0.0
+    threshold = ctx.cfg.monitor.drift_share
+    summary = {
+        "n_features": tested,
+        "drifted": len(drifted),
+        "drifted_features": drifted,
+        "share": share,
+        "threshold": threshold,
+        "drift": tested > 0 and share >= threshold,
+    }
+    return checks, summary
+
+
+def column_drift_checks(
+    ctx: Context, name: str, column: pd.Series, entry: dict[str, Any], group: str
+) -> list[Check]:
+    """PSI on the stored bins plus the statistical test for one numeric or categorical column."""
+    kind = entry["kind"]
+    present = column.dropna()
+    n_cur = len(present)
+    n_ref = int(round(entry["n"] * (1 - float(entry.get("missing_share") or 0.0))))
+    if n_cur == 0:
+        return [Check("psi", group, name, "psi", None, None, "ok", 0, "no values in the window")]
+    if kind == "numeric":
+        ref_shares = np.asarray(entry["bin_shares"], dtype=float)
+        cur_shares = numeric_shares(
+            pd.to_numeric(present, errors="coerce").dropna().to_numpy(dtype=float),
+            bin_edges(entry["bin_edges"]),
+        )
+    else:
+        categories = list(entry.get("categories") or {})
+        ref_shares = np.append(
+            np.array([entry["categories"][c] for c in categories], dtype=float),
+            float(entry.get("other_share") or 0.0),
+        )
+        cur_shares = category_shares(present, categories)
+    checks = [_psi_check(ctx, group, name, psi(ref_shares, cur_shares), ref_shares, n_ref, n_cur)]
+    ref_values = ctx.reference.frame[name] if name in ctx.reference.frame.columns else None
+    if ref_values is not None and ref_values.notna().any():
+        method, value, threshold, drifted = drift_test(kind, ref_values, present)
+        checks.append(
+            Check(
+                "drift_test",
+                group,
+                name,
+                method,
+                value,
+                threshold,
+                "warn" if drifted else "ok",
+                n_cur,
+                "drift" if drifted else "no drift",
+            )
+        )
+    return checks
+
+
+def _psi_check(
+    ctx: Context,
+    group: str,
+    name: str,
+    value: float,
+    ref_shares: np.ndarray,
+    n_ref: int,
+    n_cur: int,
+) -> Check:
+    mon = ctx.cfg.monitor
+    q95, q99 = psi_null_quantiles(ref_shares, n_ref, n_cur, ctx.tests)
+    warn_at, alert_at = max(mon.psi_warn, q95), max(mon.psi_alert, q99)
+    status = "alert" if value >= alert_at else ("warn" if value >= warn_at else "ok")
+    note = ""
+    if alert_at > mon.psi_alert or warn_at > mon.psi_warn:
+        note = (
+            f"thresholds raised from {mon.psi_warn}/{mon.psi_alert} to "
+            f"{warn_at:.3f}/{alert_at:.3f}, "
+            f"above what noise reaches with {n_ref} reference and {n_cur} window values "
+            f"over {ctx.tests} features [sample-size aware]"
+        )
+    return Check("psi", group, name, "psi_reference_bins", value, alert_at, status, n_cur, note)
+
+
+def text_drift_checks(
+    ctx: Context, name: str, column: pd.Series, entry: dict[str, Any]
+) -> list[Check]:
+    texts = column.dropna().astype(str)
+    n = len(texts)
+    if n == 0:
+        return [
+            Check(
+                "drift_test",
+                "feature_drift",
+                name,
+                "domain_classifier_auc",
+                None,
+                None,
+                "ok",
+                0,
+                "no texts in the window",
+            )
+        ]
+    tokens = [tokenize(t) for t in texts]
+    lengths = np.array([len(t) for t in tokens], dtype=float)
+    ref_shares = np.asarray(entry["length_bin_shares"], dtype=float)
+    cur_shares = numeric_shares(lengths, bin_edges(entry["length_bin_edges"]))
+    n_ref = int(entry["n"])
+    checks = [
+        _psi_check(
+            ctx,
+            "feature_drift",
+            f"{name} (length)",
+            psi(ref_shares, cur_shares),
+            ref_shares,
+            n_ref,
+            n,
+        )
+    ]
+    rate = oov_rate(tokens, set(entry.get("vocabulary") or []))
+    baseline = float(entry.get("oov_baseline", entry.get("oov_rate", 0.0)))
+    warn_at, alert_at = baseline + 0.05, baseline + 0.15
+    status = "alert" if rate > alert_at else ("warn" if rate > warn_at else "ok")
+    checks.append(
+        Check(
+            "oov_rate",
+            "feature_drift",
+            name,
+            "out_of_vocabulary_token_share",
+            rate,
+            alert_at,
+            status,
+            n,
+            f"a calm window shows about {baseline:.3f}",
+        )
+    )
+    ref_texts = ctx.reference.frame[name] if name in ctx.reference.frame.columns else None
+    if ref_texts is not None:
+        auc, threshold = domain_classifier_auc(ref_texts, texts)
+        drifted = auc >= threshold
+        checks.append(
+            Check(
+                "drift_test",
+                "feature_drift",
+                name,
+                "domain_classifier_auc",
+                auc,
+                threshold,
+                "warn" if drifted else "ok",
+                n,
+                "drift" if drifted else "no drift",
+            )
+        )
+    return checks
+
+
+def prediction_checks(ctx: Context) -> list[Check]:
+    checks: list[Check] = []
+    for column, entry in ctx.reference.predictions.items():
+        if column not in ctx.window.columns or column.startswith("proba_"):
+            continue
+        checks += column_drift_checks(ctx, column, ctx.window[column], entry, "prediction_drift")
+    if ctx.meta.get("task_type") == "regression" and "prediction" in ctx.window.columns:
+        entry = ctx.reference.predictions.get("prediction") or {}
+        std = float(entry.get("std") or 0.0)
+        current = pd.to_numeric(ctx.window["prediction"], errors="coerce")
+        n_cur = int(current.notna().sum())
+        if std > 0 and n_cur:
+            shift = abs(float(current.mean()) - float(entry["mean"])) / std
+            # two sample means differ by 1.96 * sqrt(1/n_ref + 1/n_cur) std in 5% of calm windows
+            noise = 1.96 * math.sqrt(1 / max(int(entry["n"]), 1) + 1 / n_cur)
+            threshold = max(DISTANCE_THRESHOLD, noise)
+            checks.append(
+                Check(
+                    "mean_shift",
+                    "prediction_drift",
+                    "prediction",
+                    "mean_shift_in_reference_std",
+                    shift,
+                    threshold,
+                    "warn" if shift >= threshold else "ok",
+                    n_cur,
+                    "[sample-size aware]" if threshold > DISTANCE_THRESHOLD else "",
+                )
+            )
+    return checks
+
+
+def performance_checks(ctx: Context) -> tuple[list[Check], dict[str, Any]]:
+    cfg = ctx.cfg
+    metrics = ctx.reference.profile.get("metrics") or {}
+    name = str(metrics.get("primary_metric") or cfg.evaluate.primary_metric)
+    reference_value = metrics.get("value")
+    summary: dict[str, Any] = {
+        "metric": name,
+        "reference": reference_value,
+        "realized": None,
+        "estimated": None,
+        "n_labeled": 0,
+        "status": "no labels",
+    }
+    if ctx.label is None:
+        return [], summary
+    labelled = ctx.window[ctx.window[ctx.label].notna()].rename(
+        columns={ctx.label: cfg.task.target}
+    )
+    summary["n_labeled"] = n = len(labelled)
+    if n < cfg.monitor.min_rows:
+        summary["status"] = f"insufficient: {n} labelled rows, fewer than monitor.min_rows"
+        return [], summary
+    realized = compute_metric(name, labelled, ctx.meta, cfg.task.target)
+    summary["realized"] = realized
+    if realized is None:
+        summary["status"] = "could not compute the metric on this window"
+        return [], summary
+    higher = HIGHER_IS_BETTER.get(name, True)
+    low, high = _bootstrap_interval(name, labelled, ctx.meta, cfg.task.target)
+    summary["realized_ci95"] = [low, high]
+    checks = []
+    ready = cfg.evaluate.ready_threshold
+    if ready is not None:
+        bad = realized < ready if higher else realized > ready
+        checks.append(
+            Check(
+                "performance_threshold",
+                "performance",
+                None,
+                f"{name}_vs_ready_threshold",
+                realized,
+                ready,
+                "alert" if bad else "ok",
+                n,
+            )
+        )
+    if reference_value is not None and reference_value != 0:
+        drop = (reference_value - realized) / abs(reference_value)
+        drop = drop if higher else -drop
+        beyond_noise = (high < reference_value) if higher else (low > reference_value)
+        bad = drop > cfg.monitor.perf_drop and beyond_noise
+        checks.append(
+            Check(
+                "performance_drop",
+                "performance",
+                None,
+                f"{name}_relative_drop_vs_reference",
+                drop,
+                cfg.monitor.perf_drop,
+                "alert" if bad else "ok",
+                n,
+                f"reference {reference_value:.4g}, window {realized:.4g} "
+                f"(95% CI {low:.4g}-{high:.4g})",
+            )
+        )
+    if ctx.meta.get("task_type") == "regression":
+        checks.append(_bias_check(ctx, labelled))
+    summary["status"] = worst([c.status for c in checks])
+    return checks, summary
+
+
+def _bootstrap_interval(
+    name: str, rows: pd.DataFrame, meta: dict[str, Any], target: str, resamples: int = 200
+) -> tuple[float, float]:
+    rng = np.random.default_rng(SEED)
+    values = []
+    for _ in range(resamples):
+        sample = rows.iloc[rng.integers(0, len(rows), len(rows))]
+        value = compute_metric(name, sample, meta, target)
+        if value is not None and math.isfinite(value):
+            values.append(value)
+    if not values:
+        return -math.inf, math.inf
+    return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
+
+
+def _bias_check(ctx: Context, labelled: pd.DataFrame) -> Check:
+    """Mean prediction - mean label in reference label std (alert > 0.1 when beyond noise)."""
+    y = pd.to_numeric(labelled[ctx.cfg.task.target], errors="coerce")
+    pred = pd.to_numeric(labelled["prediction"], errors="coerce")
+    residual = (pred - y).dropna()
+    sigma = float(ctx.reference.profile.get("label", {}).get("std") or 0.0)
+    n = len(residual)
+    if sigma <= 0 or n < 2:
+        return Check(
+            "bias", "performance", "prediction", "mean_error_in_label_std", None, 0.1, "ok", n
+        )
+    bias = float(residual.mean()) / sigma
+    noise = 2.58 * float(residual.std(ddof=1)) / math.sqrt(n) / sigma
+    bad = abs(bias) > DISTANCE_THRESHOLD and abs(bias) > noise
+    return Check(
+        "bias",
+        "performance",
+        "prediction",
+        "mean_error_in_label_std",
+        bias,
+        DISTANCE_THRESHOLD,
+        "alert" if bad else "ok",
+        n,
+        f"99% noise band +/-{noise:.3f} [sample-size aware]",
+    )
+
+
+def operations_checks(ctx: Context) -> list[Check]:
+    checks = []
+    trained = ctx.meta.get("trained_at") or ctx.reference.profile.get("trained_at")
+    if trained:
+        stamp = pd.Timestamp(trained)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+        age = (pd.Timestamp.now(tz="UTC") - stamp).total_seconds() / 86400
+        limit = ctx.cfg.monitor.max_model_age_days
+        checks.append(
+            Check(
+                "model_age",
+                "operations",
+                None,
+                "days_since_training",
+                age,
+                limit,
+                "alert" if age > limit else "ok",
+                ctx.n,
+            )
+        )
+    window = ctx.window
+    if "latency_ms" in window.columns and "source" in window.columns:
+        api = pd.to_numeric(
+            window.loc[window["source"] == "api", "latency_ms"], errors="coerce"
+        ).dropna()
+        if len(api) >= ctx.cfg.monitor.min_rows:
+            p95 = float(np.percentile(api, 95))
+            budget = ctx.cfg.serving.latency_budget_ms
+            checks.append(
+                Check(
+                    "latency_p95",
+                    "operations",
+                    None,
+                    "p95_latency_ms",
+                    p95,
+                    budget,
+                    "alert" if p95 > budget else "ok",
+                    len(api),
+                )
+            )
+    return checks
+
+
+def recommend(status: str, checks: list[Check]) -> str:
+    """The action mapping: what a person should do about this window, most urgent first."""
+    alerted = {c.group for c in checks if c.status == "alert"}
+    actions = []
+    if "data_quality" in alerted:
+        actions.append(ACTIONS["data_quality"])
+    if "performance" in alerted:
+        actions.append(ACTIONS["performance"])
+    if alerted & {"feature_drift", "prediction_drift"}:
+        actions.append(ACTIONS["drift"])
+    for check in checks:
+        if check.group == "operations" and check.status == "alert":
+            actions.append(
+                ACTIONS["operations_age" if check.id == "model_age" else "operations_latency"]
+            )
+    if actions:
+        return " ".join(actions)
+    return ACTIONS["warn" if status == "warn" else "ok"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The demo's shifted window
+
+
+def most_important_numeric(reference: Reference, meta: dict[str, Any]) -> str | None:
+    """The numeric feature that moves the model's output most (|Spearman| with the output)."""
+    frame = reference.frame
+    outputs = [
+        c
+        for c in prediction_columns(meta)
+        if c != "prediction" or meta["task_type"] == "regression"
+    ]
+    best, best_value = None, -1.0
+    for name, entry in reference.features.items():
+        if entry["kind"] != "numeric" or name not in frame.columns or frame[name].nunique() < 3:
+            continue
+        strength = max(
+            (
+                abs(float(frame[name].corr(frame[o], method="spearman")) or 0.0)
+                for o in outputs
+                if o in frame.columns
+            ),
+            default=0.0,
+        )
+        if math.isfinite(strength) and strength > best_value:
+            best, best_value = name, strength
+    return best
+
+
+def shift_inputs(
+    window: pd.DataFrame, reference: Reference, meta: dict[str, Any]
+) -> tuple[pd.DataFrame, str]:
+    """A copy of the window with a shift a monitor must catch, and a sentence saying which."""
+    shifted = window.copy()
+    features = reference.features
+    numeric = most_important_numeric(reference, meta)
+    if numeric is not None:
+        std = float(features[numeric].get("std") or 1.0)
+        values = pd.to_numeric(shifted[numeric], errors="coerce")
+        shifted[numeric] = values + 2 * std
+        return (
+            shifted,
+            f"'{numeric}' (the most important numeric feature) moved up by 2 reference std",
+        )
+    text = next((n for n, e in features.items() if e["kind"] == "text"), None)
+    if text is not None:
+        shifted[text] = shifted[text].astype(str).map(_foreign_vocabulary)
+        return shifted, f"'{text}': every other word replaced by words the model never saw"
+    categorical = next(
+        (n for n, e in features.items() if e["kind"] == "categorical" and e["categories"]), None
+    )
+    if categorical is not None:
+        rarest = min(
+            features[categorical]["categories"], key=features[categorical]["categories"].get
+        )
+        rng = np.random.default_rng(SEED)
+        mask = rng.random(len(shifted)) < 0.6
+        shifted.loc[mask, categorical] = rarest
+        return shifted, f"'{categorical}': 60% of rows set to its rarest category '{rarest}'"
+    raise WindowError("no feature to shift for the demo")
+
+
+def _foreign_vocabulary(text: str) -> str:
+    words = text.split()
+    return " ".join(w if i % 2 else f"zq{w[::-1].lower()}x" for i, w in enumerate(words))
