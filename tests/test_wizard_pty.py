@@ -1,0 +1,162 @@
+"""The real `mlscaffold new` in a pseudo-terminal (pexpect), prompts found by their text.
+
+Each prompt the CLI shows is recognised by the prompt text of its question in templates/template.yaml,
+never by its position, so the tests survive questions being added or reordered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+from test_answers import answers_for
+
+from mlscaffold.questions import Question, load_questions
+from mlscaffold.yamlio import load_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_YAML = ROOT / "templates" / "template.yaml"
+QUESTIONS = load_questions(load_mapping(TEMPLATE_YAML)["questions"], str(TEMPLATE_YAML))
+DOWN, ENTER, CLEAR, CTRL_C = "\x1b[B", "\r", "\x15", "\x03"
+SUMMARY = "What next?"
+
+
+def prompt_pattern(question: Question) -> str:
+    """A regex for the prompt text; Jinja parts of a prompt match anything on the line."""
+    parts = re.split(r"\{\{.*?\}\}|\{%.*?%\}", question.prompt)
+    return ".*?".join(re.escape(part) for part in parts if part) or re.escape(question.name)
+
+
+PATTERNS = [prompt_pattern(q) for q in QUESTIONS]
+
+
+def spawn(dest: Path, *args: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "mlscaffold", "new", str(dest), "--no-git", *args],
+        cwd=str(dest.parent),
+        encoding="utf-8",
+        dimensions=(50, 220),
+        timeout=30,
+        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"},
+    )
+
+
+def choose(question: Question, value: str) -> str:
+    values = question.choice_values()
+    return DOWN * (values.index(value) - values.index(str(question.default))) + ENTER
+
+
+def drive(child: pexpect.spawn, replies: dict[str, str], at_summary: list[str]) -> list[str]:
+    """Answer every prompt by its text: `replies` (keystrokes) by question name, else Enter.
+
+    A prompt is answered once; its later re-renders are ignored until another prompt shows.
+    Returns the names of the questions seen, in order.
+    """
+    seen: list[str] = []
+    summaries = list(at_summary)
+    while True:
+        index = child.expect([*PATTERNS, re.escape(SUMMARY), pexpect.EOF])
+        if index == len(PATTERNS) + 1:
+            return seen
+        if index == len(PATTERNS):
+            if seen and seen[-1] == SUMMARY:
+                continue
+            seen.append(SUMMARY)
+            child.send(summaries.pop(0))
+            continue
+        name = QUESTIONS[index].name
+        if seen and seen[-1] == name:
+            continue
+        seen.append(name)
+        child.send(replies.get(name, ENTER))
+
+
+def record(dest: Path) -> dict[str, Any]:
+    return load_mapping(dest / ".mlscaffold.yaml")["answers"]
+
+
+def test_pty_interview_with_an_edit_at_the_summary(tmp_path: Path) -> None:
+    dest = tmp_path / "pty-demo"
+    by_name = {q.name: q for q in QUESTIONS}
+    replies = {
+        "product_goal": "Help nurses spot 'urgent' cases: sooner" + ENTER,
+        "task_type": choose(by_name["task_type"], "regression"),
+        "serving": choose(by_name["serving"], "online"),
+        "latency_budget_ms": CLEAR + "120" + ENTER,
+    }
+    child = spawn(dest)
+    # first summary: edit the task type (Enter keeps it), then generate
+    rows = list(answers_for(project_name="pty-demo", task_type="regression", serving="online"))
+    edit = DOWN + ENTER + DOWN * rows.index("task_type") + ENTER
+    seen = drive(child, replies, at_summary=[edit, ENTER])
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert seen.count(SUMMARY) == 2
+    assert {"package_name", "task_type", "latency_budget_ms", "stages"} <= set(seen)
+    assert "project_name" not in seen  # given by the destination folder's name
+    assert "positive_class" not in seen  # regression: no positive class to ask about
+    answers = record(dest)
+    assert answers["project_name"] == "pty-demo" and answers["package_name"] == "pty_demo"
+    assert answers["product_goal"] == "Help nurses spot 'urgent' cases: sooner"
+    assert answers["serving"] == "online" and answers["latency_budget_ms"] == 120
+    # the edit re-asked the task type; Enter kept the current answer, so nothing else was re-asked
+    assert seen[seen.index(SUMMARY) + 1 :] == ["task_type", SUMMARY]
+    assert answers["task_type"] == "regression" and answers["primary_metric"] == "mae"
+    assert "Help nurses spot 'urgent' cases: sooner" in (dest / "docs" / "formulation.md").read_text()
+
+
+def test_pty_ctrl_c_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "never"
+    child = spawn(dest)
+    seen = drive(child, {"task_type": CTRL_C}, at_summary=[])
+    child.close()
+    assert seen[-1] == "task_type" and SUMMARY not in seen
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+    assert not dest.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_pty_quit_at_the_summary_writes_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "quitter"
+    child = spawn(dest)
+    drive(child, {}, at_summary=[DOWN + DOWN + ENTER])
+    child.close()
+    assert child.exitstatus == 130
+    assert not dest.exists()
+
+
+def test_no_terminal_missing_answer_is_an_error_naming_it_not_a_hang(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "new", str(tmp_path / "x"), "--no-git",
+         "--set", "data_source=csv"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: answer 'data_path'")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (["--defaults", "--set", "task_type=regresion"], "task_type"),
+        (["--defaults", "--set", "serving=online", "--set", "latency_budget_ms=soon"], "latency_budget_ms"),
+        (["--defaults", "--set", "colour=blue"], "colour"),
+    ],
+)
+def test_bad_answers_exit_2_naming_the_key(tmp_path: Path, args: list[str], key: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "new", str(tmp_path / "x"), "--no-git", *args],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"error: answer '{key}'" in done.stderr
