@@ -173,7 +173,6 @@ def _checks(data: Any) -> list[dict[str, Any]]:
 
 def _find_check(checks: list[dict[str, Any]], ids: Iterable[str], words: str, where: str) -> str | None:
     """A check that ran (not skipped) whose id is one of `ids` or whose id/name/group matches."""
-    id_set = {i.lower() for i in ids}
     rx = re.compile(words, re.IGNORECASE)
     for check in checks:
         status = str(check.get("status", "")).lower()
@@ -181,10 +180,20 @@ def _find_check(checks: list[dict[str, Any]], ids: Iterable[str], words: str, wh
             continue
         cid = str(check.get("id", ""))
         label = " ".join(str(check.get(k, "")) for k in ("id", "name", "group", "method", "feature"))
-        if cid.lower() in id_set or rx.search(label):
+        if _id_matches(cid, ids) or rx.search(label):
             name = check.get("name") or check.get("group") or ""
             return f"{where}: check {cid} {name} ({status or 'ran'})".replace("  ", " ")
     return None
+
+
+def _id_matches(cid: str, ids: Iterable[str]) -> bool:
+    """`R5` matches R5, R5a and R5b, but not R50."""
+    low = cid.lower()
+    for ident in ids:
+        head = ident.lower()
+        if low == head or (low.startswith(head) and low[len(head)].isalpha()):
+            return True
+    return False
 
 
 def grade(found: Iterable[str | None], automated: str | None, cap: float = 1.0) -> Verdict:
@@ -199,11 +208,12 @@ def grade(found: Iterable[str | None], automated: str | None, cap: float = 1.0) 
     return Verdict(0.5, evidence, "documented (not run by CI or a schedule)")
 
 
-def monitored(ev: Evidence, found: Iterable[str | None]) -> Verdict:
-    """Monitoring tests: automated only when a schedule runs the monitor."""
-    verdict = grade(found, ev.runs("monitor", scheduled=True))
+def monitored(ev: Evidence, found: Iterable[str | None], steps: tuple[str, ...] = ("monitor",)) -> Verdict:
+    """Monitoring tests: automated only when a schedule runs the step that checks it."""
+    scheduled = next((r for r in (ev.runs(s, scheduled=True) for s in steps) if r), None)
+    verdict = grade(found, scheduled)
     if verdict.score == 0.5:
-        return Verdict(0.5, verdict.evidence, "documented (no schedule runs the monitor)")
+        return Verdict(0.5, verdict.evidence, f"documented (no schedule runs {' or '.join(steps)})")
     return verdict
 
 
@@ -215,7 +225,9 @@ def _formulation_section(ev: Evidence, heading: str) -> str:
     return match.group(1) if match else ""
 
 
-_PLACEHOLDER = re.compile(r"\bTODO\b|\bTBD\b|\{\{|<[^>]*>|\?\?\?|not answered|unknown", re.I)
+_PLACEHOLDER = re.compile(
+    r"\bTODO\b|\bTBD\b|\{\{|<[^>]*>|\?\?\?|not answered|unknown|not (?:specified|chosen|decided)", re.I
+)
 
 
 def _filled(text: str, label: str) -> bool:
@@ -311,7 +323,7 @@ def m1(ev: Evidence) -> Verdict:
 
 
 def m2(ev: Evidence) -> Verdict:
-    return monitored(ev, [ev.monitor_check(r"perf|realized|realised|metric")])
+    return monitored(ev, [ev.monitor_check(r"performance_drop|relative_drop|realized|realised")])
 
 
 def m3(ev: Evidence) -> Verdict:
@@ -448,7 +460,9 @@ def mo2(ev: Evidence) -> Verdict:
 
 
 def mo3(ev: Evidence) -> Verdict:
-    return monitored(ev, [ev.monitor_check(r"skew"), ev.report_file("reports/skew.json")])
+    return monitored(
+        ev, [ev.monitor_check(r"skew"), ev.report_file("reports/skew.json")], ("monitor", "deploy")
+    )
 
 
 def mo4(ev: Evidence) -> Verdict:
@@ -456,11 +470,13 @@ def mo4(ev: Evidence) -> Verdict:
 
 
 def mo5(ev: Evidence) -> Verdict:
-    return monitored(ev, [ev.monitor_check(r"nan|\binf|finite|numeric")])
+    found = ev.monitor_check(r"nan|\binf\b|finite") or ev.readiness_check(["R13"], r"numerical")
+    return monitored(ev, [found], ("monitor", "evaluate"))
 
 
 def mo6(ev: Evidence) -> Verdict:
-    return monitored(ev, [ev.monitor_check(r"latency|throughput"), ev.report_file("reports/latency.json")])
+    found = [ev.monitor_check(r"latency|throughput"), ev.report_file("reports/latency.json")]
+    return monitored(ev, found, ("monitor", "deploy"))
 
 
 def mo7(ev: Evidence) -> Verdict:

@@ -214,17 +214,25 @@ def _expand_make(mk: Makefile | None, rel: str, text: str, scheduled: bool) -> l
 
 
 def _load_yaml(repo: RepoView, rel: str) -> dict[str, Any] | None:
+    data, _ = load_workflow(repo, rel)
+    return data
+
+
+def load_workflow(repo: RepoView, rel: str) -> tuple[dict[str, Any] | None, str]:
+    """A workflow file as a mapping, or None and the reason it cannot be read."""
     from mlscaffold.errors import UserError
     from mlscaffold.yamlio import loads_yaml
 
     text = repo.read_text(rel)
     if text is None:
-        return None
+        return None, "not a readable UTF-8 text file"
     try:
         data = loads_yaml(text, rel)
-    except UserError:
-        return None
-    return data if isinstance(data, dict) else None
+    except UserError as err:
+        return None, str(err).removeprefix(f"{rel}: ")
+    if not isinstance(data, dict):
+        return None, "not a mapping of keys to values"
+    return data, ""
 
 
 def _is_scheduled(data: dict[Any, Any]) -> bool:

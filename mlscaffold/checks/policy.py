@@ -33,14 +33,16 @@ CUSTOM_KEYS = frozenset({"id", "message", "severity", *CUSTOM_KINDS})
 ID_RX = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}\Z")
 
 DEFAULT_PLACEHOLDERS: tuple[str, ...] = (
-    r"\bTODO\b",
-    r"\bTBD\b",
-    r"\bFIXME\b",
+    r"(?<![A-Za-z0-9])TODO(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9])TBD(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9])FIXME(?![A-Za-z0-9])",
     r"\{\{.*?\}\}",
     r"\{%.*?%\}",
     r"<(?:fill|describe|to be|your|add|insert)\b[^>]*>",
     r"\?\?\?",
     r"(?i)lorem ipsum",
+    # what mlscaffold's own canvas writes for an answer not given yet
+    r"(?i)(?<![a-z])not (?:specified|chosen) yet(?![a-z])",
 )
 
 # The built-in policy: what every mlscaffold project should keep. A fresh project passes it (P13).

@@ -177,6 +177,10 @@ class CiReadinessGate(Rule):
         if not workflows:
             yield self.found("no CI workflow found (.github/workflows/*.yml); add one that runs `make all`")
             return
+        for rel in workflows:
+            data, problem = ci.load_workflow(repo, rel)
+            if data is None:
+                yield self.found(f"CI cannot run this workflow: {problem}", rel, _line_of(problem))
         for command in ci.ci_commands(repo, self.options.workflows):
             if command.via in self.options.targets or self.pattern.search(command.text):
                 return
@@ -185,6 +189,11 @@ class CiReadinessGate(Rule):
                 return
         wanted = " or ".join(f"`make {t}`" for t in self.options.targets)
         yield self.found(f"no CI workflow runs the readiness gate ({wanted})", workflows[0])
+
+
+def _line_of(problem: str) -> int | None:
+    match = re.search(r"line (\d+)", problem)
+    return int(match.group(1)) if match else None
 
 
 class NoSecrets(Rule):
