@@ -35,7 +35,7 @@ SKIPPED = frozenset({"skipped", "skip", "not_applicable", "n/a", "na"})
 
 
 @dataclass(frozen=True)
-class TestScore:
+class ItemScore:
     """One rubric test: its score, what was found, how it was judged, and what would raise it."""
 
     id: str
@@ -52,7 +52,7 @@ class SectionScore:
     name: SectionName
     title: str
     total: float
-    tests: tuple[TestScore, ...]
+    tests: tuple[ItemScore, ...]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class ScoreReport:
     final: float
     interpretation: str
     weakest: tuple[SectionName, ...]
-    to_raise: tuple[TestScore, ...]  # the tests that would raise the weakest section, best first
+    to_raise: tuple[ItemScore, ...]  # the tests that would raise the weakest section, best first
 
 
 # ---------------------------------------------------------------------------------- evidence
@@ -484,7 +484,7 @@ def mo7(ev: Evidence) -> Verdict:
 
 
 @dataclass(frozen=True)
-class Test:
+class RubricTest:
     id: str
     section: SectionName
     title: str
@@ -492,197 +492,197 @@ class Test:
     to_raise: str
 
 
-TESTS: tuple[Test, ...] = (
-    Test(
+TESTS: tuple[RubricTest, ...] = (
+    RubricTest(
         "D1",
         "data",
         "Feature expectations are captured in a schema",
         d1,
         "keep a schema for every input column and validate data against it in a CI-run step",
     ),
-    Test(
+    RubricTest(
         "D2",
         "data",
         "All features are beneficial",
         d2,
         "report permutation importance per feature (with a confidence interval) in evaluate",
     ),
-    Test(
+    RubricTest(
         "D3",
         "data",
         "No feature's cost is too much",
         d3,
         "fill the cost column of docs/formulation.md §Features, or measure per-feature cost",
     ),
-    Test(
+    RubricTest(
         "D4",
         "data",
         "Features adhere to meta-level requirements",
         d4,
         "list forbidden features in config.yaml and check them in the readiness gate",
     ),
-    Test(
+    RubricTest(
         "D5",
         "data",
         "The data pipeline has appropriate privacy controls",
         d5,
         "state the privacy controls in docs/formulation.md §Features and scan for PII columns",
     ),
-    Test(
+    RubricTest(
         "D6",
         "data",
         "New features can be added quickly",
         d6,
         "keep feature code in one module and retraining to one command (`make train`)",
     ),
-    Test(
+    RubricTest(
         "D7",
         "data",
         "All input feature code is tested",
         d7,
         "add tests for the feature module and run them in CI (`make test`)",
     ),
-    Test(
+    RubricTest(
         "M1",
         "model",
         "Model specs are reviewed and submitted",
         m1,
         "track model code and config in git and require reviews (.github/CODEOWNERS)",
     ),
-    Test(
+    RubricTest(
         "M2",
         "model",
         "Offline and online metrics correlate",
         m2,
         "compare realised online metrics with the offline reference in a scheduled monitor",
     ),
-    Test(
+    RubricTest(
         "M3",
         "model",
         "All hyperparameters have been tuned",
         m3,
         "tune hyperparameters with a search (GridSearchCV, RandomizedSearchCV) in `make train`",
     ),
-    Test(
+    RubricTest(
         "M4",
         "model",
         "The impact of model staleness is known",
         m4,
         "back-test: train on older windows, test on the newest, write reports/staleness.json",
     ),
-    Test(
+    RubricTest(
         "M5",
         "model",
         "A simpler model is not better",
         m5,
         "compare the model with dummy and heuristic baselines in the readiness gate",
     ),
-    Test(
+    RubricTest(
         "M6",
         "model",
         "Model quality is sufficient on important data slices",
         m6,
         "set evaluate.slices in config.yaml so the gate checks quality per slice",
     ),
-    Test(
+    RubricTest(
         "M7",
         "model",
         "The model is tested for considerations of inclusion",
         m7,
         "add a fairness check per sensitive attribute, or invariance tests",
     ),
-    Test(
+    RubricTest(
         "I1",
         "infrastructure",
         "Training is reproducible",
         i1,
         "retrain with the same seed in the gate (or a test) and compare the metric",
     ),
-    Test(
+    RubricTest(
         "I2",
         "infrastructure",
         "Model specs are unit tested",
         i2,
         "add tests that fit the model code on a few rows and check outputs, run in CI",
     ),
-    Test(
+    RubricTest(
         "I3",
         "infrastructure",
         "The ML pipeline is integration tested",
         i3,
         "run the whole pipeline on sample data in CI (`make all`)",
     ),
-    Test(
+    RubricTest(
         "I4",
         "infrastructure",
         "Model quality is validated before attempting to serve it",
         i4,
         "run the readiness gate in CI before the deploy step",
     ),
-    Test(
+    RubricTest(
         "I5",
         "infrastructure",
         "The model allows debugging by observing step-by-step computation",
         i5,
         "add an `explain` command (transformed features and contributions for one row), tested",
     ),
-    Test(
+    RubricTest(
         "I6",
         "infrastructure",
         "Models are canaried before serving",
         i6,
         "smoke-load and score with the new artefact in a canary or shadow deployment",
     ),
-    Test(
+    RubricTest(
         "I7",
         "infrastructure",
         "Serving models can be rolled back",
         i7,
         "keep versioned models with `promote`/`rollback` commands and a rollback test",
     ),
-    Test(
+    RubricTest(
         "Mo1",
         "monitoring",
         "Dependency changes result in notification",
         mo1,
         "add .github/dependabot.yml (or Renovate) and pin dependencies",
     ),
-    Test(
+    RubricTest(
         "Mo2",
         "monitoring",
         "Data invariants hold in training and serving inputs",
         mo2,
         "run the monitor's data-quality checks on a schedule (a cron workflow)",
     ),
-    Test(
+    RubricTest(
         "Mo3",
         "monitoring",
         "Training and serving features compute the same values",
         mo3,
         "recompute features for logged inputs in a scheduled monitor (skew check)",
     ),
-    Test(
+    RubricTest(
         "Mo4",
         "monitoring",
         "Models are not too stale",
         mo4,
         "check model age against max_model_age_days in a scheduled monitor",
     ),
-    Test(
+    RubricTest(
         "Mo5",
         "monitoring",
         "The model is numerically stable",
         mo5,
         "check predictions for NaN/inf in a scheduled monitor",
     ),
-    Test(
+    RubricTest(
         "Mo6",
         "monitoring",
         "The model has not had regressions in speed or serving cost",
         mo6,
         "track serving latency per model version in a scheduled monitor",
     ),
-    Test(
+    RubricTest(
         "Mo7",
         "monitoring",
         "The model has not had regressions in prediction quality",
@@ -733,10 +733,10 @@ def score_repo(path: Path) -> ScoreReport:
 TESTS_ORDER = {t.id: i for i, t in enumerate(TESTS)}
 
 
-def _judge(test: Test, ev: Evidence) -> TestScore:
+def _judge(test: RubricTest, ev: Evidence) -> ItemScore:
     verdict = test.judge(ev)
     hint = "" if verdict.score >= 1.0 else test.to_raise
-    return TestScore(test.id, test.section, test.title, verdict.score, verdict.how, verdict.evidence, hint)
+    return ItemScore(test.id, test.section, test.title, verdict.score, verdict.how, verdict.evidence, hint)
 
 
 # ---------------------------------------------------------------------------------- output
@@ -773,7 +773,7 @@ def _as_text(report: ScoreReport) -> str:
 
 
 def _as_json(report: ScoreReport) -> dict[str, Any]:
-    def test(t: TestScore) -> dict[str, Any]:
+    def test(t: ItemScore) -> dict[str, Any]:
         return {
             "id": t.id,
             "title": t.title,

@@ -440,3 +440,17 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith("error:") and "did you mean 'secrets'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_workflow_that_is_not_valid_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
+    broken = (
+        "on: [push]\njobs:\n  x:\n    steps:\n      - name: Fetch (sample: rebuild)\n        run: make all\n"
+    )
+    root = make_project(tmp_path / "p", {".github/workflows/nightly.yml": broken})
+    (finding,) = check_repo(root).findings
+    assert (finding.rule_id, finding.file, finding.line) == (
+        "ci-readiness-gate",
+        ".github/workflows/nightly.yml",
+        5,
+    )
+    assert "CI cannot run this workflow: not valid YAML" in finding.message
