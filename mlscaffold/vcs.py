@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,9 +163,19 @@ def commit_paths(path: Path, paths: list[str], message: str) -> str:
 # A pristine commit's tree is exactly what the templates rendered at the last generation (record
 # included). It lives on no branch: `refs/mlscaffold/pristine` points at it and each one has the previous
 # one as parent, so the history of renderings stays reachable and old template code is never needed.
+#
+# These local plumbing calls run git directly (argument lists, no shell, `--` or NUL-separated input
+# before any path): `update` makes about a dozen of them and GitPython's import and version probe
+# would cost more than the calls themselves. Clones still go through GitPython's guards (P9).
 
 PRISTINE_REF = "refs/mlscaffold/pristine"
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_BOOKKEEPING_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mlscaffold",
+    "GIT_AUTHOR_EMAIL": "mlscaffold@localhost",
+    "GIT_COMMITTER_NAME": "mlscaffold",
+    "GIT_COMMITTER_EMAIL": "mlscaffold@localhost",
+}
 
 
 @dataclass(frozen=True)
@@ -174,28 +186,51 @@ class Blob:
     mode: int = 0o644
 
 
+def _git(
+    cwd: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    ok: tuple[int, ...] = (0,),
+) -> subprocess.CompletedProcess[bytes]:
+    """Run one git command in `cwd`; an unexpected exit becomes one MlscaffoldError line."""
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+    except OSError as err:
+        raise MlscaffoldError(f"git could not be run ({err.strerror}); is git installed?") from err
+    if done.returncode not in ok:
+        detail = " ".join(done.stderr.decode("utf-8", "replace").split())
+        raise MlscaffoldError(f"{cwd}: git {args[0]} failed: {detail}")
+    return done
+
+
 def _git_error(path: Path, what: str, err: Exception) -> MlscaffoldError:
     detail = " ".join(str(getattr(err, "stderr", "") or err).split())
     return MlscaffoldError(f"{path}: git {what} failed: {detail}")
 
 
-def _open_repo(path: Path) -> git.Repo:
-    import git
-
-    try:
-        return git.Repo(path, search_parent_directories=False)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as err:
-        raise MlscaffoldError(f"{path}: not the top folder of a git repository") from err
+def _require_repo(path: Path) -> None:
+    if not (path / ".git").exists():
+        raise MlscaffoldError(f"{path}: not the top folder of a git repository")
 
 
 def _git_mode(mode: int) -> str:
     return "100755" if mode & 0o111 else "100644"
 
 
-def store_blobs(repo: git.Repo, contents: list[bytes]) -> list[str]:
-    """Write blobs into the object store with one `git hash-object` (no filters: bytes as given)."""
-    import tempfile
+def _nul_list(paths: list[str]) -> bytes:
+    return b"".join(os.fsencode(p) + b"\0" for p in paths)
 
+
+def store_blobs(repo_path: Path, contents: list[bytes]) -> list[str]:
+    """Write blobs into the object store with one `git hash-object` (no filters: bytes as given)."""
     if not contents:
         return []
     with tempfile.TemporaryDirectory(prefix="mlscaffold-blobs-") as scratch:
@@ -204,65 +239,41 @@ def store_blobs(repo: git.Repo, contents: list[bytes]) -> list[str]:
             name = Path(scratch) / str(i)
             name.write_bytes(content)
             names.append(str(name))
-        with tempfile.TemporaryFile() as feed:
-            feed.write("".join(n + "\n" for n in names).encode())
-            feed.seek(0)
-            out = repo.git.hash_object("-w", "--no-filters", "--stdin-paths", istream=feed)
-    shas = str(out).split()
-    if len(shas) != len(contents):
-        raise MlscaffoldError(
-            f"{repo.working_dir}: git hash-object returned {len(shas)} ids for {len(contents)}"
+        out = _git(
+            repo_path, "hash-object", "-w", "--no-filters", "--stdin-paths", stdin="\n".join(names).encode()
         )
+    shas = out.stdout.decode().split()
+    if len(shas) != len(contents):
+        raise MlscaffoldError(f"{repo_path}: git hash-object returned {len(shas)} ids for {len(contents)}")
     return shas
 
 
-def _index_info(repo: git.Repo, lines: list[str], *, env: dict[str, str] | None = None) -> None:
+def _index_info(repo_path: Path, lines: list[str], env: dict[str, str] | None = None) -> None:
     """Feed `git update-index -z --index-info` (NUL-terminated, so any path is safe)."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as feed:
-        feed.write("".join(line + "\0" for line in lines).encode("utf-8", "surrogateescape"))
-        feed.seek(0)
-        with repo.git.custom_environment(**(env or {})):
-            repo.git.update_index("-z", "--index-info", istream=feed)
+    feed = b"".join(os.fsencode(line) + b"\0" for line in lines)
+    _git(repo_path, "update-index", "-z", "--index-info", stdin=feed, env=env)
 
 
-def _build_tree(repo: git.Repo, base: str | None, files: dict[str, Blob]) -> str:
+def _build_tree(repo_path: Path, base: str | None, files: dict[str, Blob]) -> str:
     """A tree object: `base` (a tree-ish, or empty) with `files` added or replaced. Index untouched."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="mlscaffold-index-") as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        with repo.git.custom_environment(**env):
-            repo.git.read_tree(base or _EMPTY_TREE)
+        _git(repo_path, "read-tree", base or _EMPTY_TREE, env=env)
         paths = sorted(files)
-        shas = store_blobs(repo, [files[p].content for p in paths])
+        shas = store_blobs(repo_path, [files[p].content for p in paths])
         lines = [f"{_git_mode(files[p].mode)} {sha}\t{p}" for p, sha in zip(paths, shas, strict=True)]
-        _index_info(repo, lines, env=env)
-        with repo.git.custom_environment(**env):
-            return str(repo.git.write_tree())
-
-
-def _commit_tree(repo: git.Repo, tree: str, parent: str | None, message: str) -> str:
-    args = [tree, *(["-p", parent] if parent else []), "-m", message]
-    no_signing = {
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "commit.gpgsign",
-        "GIT_CONFIG_VALUE_0": "false",
-    }
-    with repo.git.custom_environment(**_identity_fallback(repo), **no_signing):
-        return str(repo.git.commit_tree(*args))
+        if lines:
+            _index_info(repo_path, lines, env=env)
+        return _git(repo_path, "write-tree", env=env).stdout.decode().strip()
 
 
 def read_ref(repo_path: Path, ref: str) -> str | None:
     """The commit a ref points at, or None when the ref does not exist."""
-    import git
-
-    with _open_repo(repo_path) as repo:
-        try:
-            return str(repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"))
-        except git.GitCommandError:
-            return None
+    _require_repo(repo_path)
+    done = _git(
+        repo_path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", ok=(0, 1)
+    )
+    return done.stdout.decode().strip() if done.returncode == 0 else None
 
 
 def pristine_commit(repo_path: Path) -> str | None:
@@ -271,82 +282,61 @@ def pristine_commit(repo_path: Path) -> str | None:
 
 
 def set_ref(repo_path: Path, ref: str, new: str | None) -> None:
-    """Point one of mlscaffold's own refs at `new`, or delete it (None)."""
-    import git
-
-    with _open_repo(repo_path) as repo:
-        try:
-            if new is None:
-                if read_ref(repo_path, ref) is not None:
-                    repo.git.update_ref("-d", ref)
-            else:
-                repo.git.update_ref("-m", "mlscaffold", ref, new)
-        except git.GitCommandError as err:
-            raise _git_error(repo_path, "update-ref", err) from err
+    """Point one of mlscaffold's own refs at `new`, or delete it (None; fine when it is absent)."""
+    if new is None:
+        if read_ref(repo_path, ref) is not None:
+            _git(repo_path, "update-ref", "-d", ref)
+    else:
+        _git(repo_path, "update-ref", "-m", "mlscaffold", ref, new)
 
 
 def ignored_paths(repo_path: Path, paths: list[str]) -> set[str]:
     """Which of `paths` git ignores (`git check-ignore`, NUL-separated)."""
-    import tempfile
-
-
     if not paths:
         return set()
-    with _open_repo(repo_path) as repo, tempfile.TemporaryFile() as feed:
-        feed.write(b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths))
-        feed.seek(0)
-        status, out, err = repo.git.execute(
-            ["git", "check-ignore", "-z", "--stdin"],
-            istream=feed,
-            with_extended_output=True,
-            with_exceptions=False,
-        )
-    if status not in (0, 1):
-        raise MlscaffoldError(f"{repo_path}: git check-ignore failed: {' '.join(str(err).split())}")
-    return {p for p in str(out).split("\0") if p}
+    done = _git(repo_path, "check-ignore", "-z", "--stdin", stdin=_nul_list(paths), ok=(0, 1))
+    return {os.fsdecode(p) for p in done.stdout.split(b"\0") if p}
 
 
 def has_commit(repo_path: Path, sha: str) -> bool:
     """Whether `sha` (40 hex digits) names a commit present in the repo."""
-    import git
-
     if len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha.lower()):
         return False
-    with _open_repo(repo_path) as repo:
-        try:
-            repo.git.cat_file("-e", f"{sha}^{{commit}}")
-        except git.GitCommandError:
-            return False
-    return True
+    return _git(repo_path, "cat-file", "-e", f"{sha}^{{commit}}", ok=(0, 1, 128)).returncode == 0
 
 
 def write_pristine(
     repo_path: Path, files: dict[str, Blob], *, parent: str | None, message: str, base: str | None = None
 ) -> str:
     """Store a pristine commit whose tree is `base`'s tree (or nothing) plus `files`; returns its id.
-    The ref is not moved: call `set_pristine_ref` once the change it describes has been applied."""
-    import git
-
-    with _open_repo(repo_path) as repo:
-        try:
-            tree = _build_tree(repo, base, files)
-            return _commit_tree(repo, tree, parent, message)
-        except git.GitCommandError as err:
-            raise _git_error(repo_path, "storing the pristine rendering", err) from err
+    The ref is not moved: call `set_pristine_ref` once the change it describes has been applied.
+    Pristine commits are mlscaffold's bookkeeping, so mlscaffold is their author and they are unsigned."""
+    _require_repo(repo_path)
+    tree = _build_tree(repo_path, base, files)
+    args = [
+        "-c",
+        "commit.gpgsign=false",
+        "commit-tree",
+        tree,
+        *(["-p", parent] if parent else []),
+        "-m",
+        message,
+    ]
+    return _git(repo_path, *args, env=_BOOKKEEPING_IDENTITY).stdout.decode().strip()
 
 
 def set_pristine_ref(repo_path: Path, new: str, old: str | None = None) -> None:
     """Point `refs/mlscaffold/pristine` at `new`. With `old` (40 zeros: "must not exist yet") the
     move happens only if the ref still is `old`, so two runs cannot silently overwrite each other."""
-    import git
-
-    with _open_repo(repo_path) as repo:
-        try:
-            repo.git.update_ref(
-                "-m", "mlscaffold: pristine rendering", PRISTINE_REF, new, *([old] if old else [])
-            )
-        except git.GitCommandError as err:
-            raise _git_error(repo_path, "update-ref", err) from err
+    _git(
+        repo_path,
+        "update-ref",
+        "-m",
+        "mlscaffold: pristine rendering",
+        PRISTINE_REF,
+        new,
+        *([old] if old else []),
+    )
 
 
 def advance_pristine(repo_path: Path, files: dict[str, bytes], modes: dict[str, int] | None = None) -> str:
@@ -354,13 +344,8 @@ def advance_pristine(repo_path: Path, files: dict[str, bytes], modes: dict[str, 
     moves the ref and returns the new commit id. Without a previous pristine it starts from nothing."""
     previous = pristine_commit(repo_path)
     blobs = {path: Blob(content, (modes or {}).get(path, 0o644)) for path, content in files.items()}
-    new = write_pristine(
-        repo_path,
-        blobs,
-        parent=previous,
-        message="mlscaffold: pristine rendering (stages added)",
-        base=previous,
-    )
+    message = "mlscaffold: pristine rendering (stages added)"
+    new = write_pristine(repo_path, blobs, parent=previous, message=message, base=previous)
     set_pristine_ref(repo_path, new, previous or "0" * 40)
     return new
 
@@ -371,43 +356,42 @@ def advance_pristine(repo_path: Path, files: dict[str, bytes], modes: dict[str, 
 
 def uncommitted_paths(repo_path: Path) -> list[str]:
     """Tracked paths with staged, unstaged or unmerged changes (untracked files do not count)."""
-    import git
-
-    with _open_repo(repo_path) as repo:
-        try:
-            out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=no", "--no-renames", "--")
-        except git.GitCommandError as err:
-            raise _git_error(repo_path, "status", err) from err
-    return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+    _require_repo(repo_path)
+    out = _git(
+        repo_path, "status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames", "--"
+    ).stdout
+    return sorted({os.fsdecode(entry[3:]) for entry in out.split(b"\0") if len(entry) > 3})
 
 
 def tracked_set(repo_path: Path) -> set[str]:
     """Every path in git's index (any stage) of the repo at `repo_path`."""
-    import git
-
-    with _open_repo(repo_path) as repo:
-        try:
-            out = repo.git.ls_files("-z", "--full-name", "--")
-        except git.GitCommandError as err:
-            raise _git_error(repo_path, "ls-files", err) from err
-    return {p for p in out.split("\0") if p}
+    _require_repo(repo_path)
+    out = _git(repo_path, "ls-files", "-z", "--full-name", "--").stdout
+    return {os.fsdecode(p) for p in out.split(b"\0") if p}
 
 
 def tree_files(repo_path: Path, commit: str) -> dict[str, Blob]:
-    """Every file of a commit's tree with its bytes and mode (symlinks and submodules are skipped)."""
-    import git
-
+    """Every file of a commit's tree with its bytes and mode (symlinks and submodules are skipped):
+    one `git ls-tree` and one `git cat-file --batch`."""
+    listing = _git(repo_path, "ls-tree", "-r", "-z", "--full-tree", commit, "--").stdout
+    entries: list[tuple[str, str, int]] = []
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        git_mode, kind, sha = meta.decode().split()
+        if kind == "blob" and git_mode in ("100644", "100755"):
+            entries.append((os.fsdecode(raw_path), sha, 0o755 if git_mode == "100755" else 0o644))
+    out = _git(
+        repo_path, "cat-file", "--batch", stdin="".join(sha + "\n" for _, sha, _ in entries).encode()
+    ).stdout
     files: dict[str, Blob] = {}
-    with _open_repo(repo_path) as repo:
-        try:
-            tree = repo.commit(commit).tree
-            for item in tree.traverse():
-                if isinstance(item, git.Blob) and item.mode in (0o100644, 0o100755):
-                    files[str(item.path)] = Blob(
-                        item.data_stream.read(), 0o755 if item.mode & 0o111 else 0o644
-                    )
-        except (git.GitCommandError, ValueError) as err:
-            raise _git_error(repo_path, f"reading commit {commit[:12]}", err) from err
+    offset = 0
+    for name, _sha, mode in entries:
+        header_end = out.index(b"\n", offset)
+        size = int(out[offset:header_end].split()[2])
+        files[name] = Blob(out[header_end + 1 : header_end + 1 + size], mode)
+        offset = header_end + 1 + size + 1
     return files
 
 
@@ -419,10 +403,6 @@ class MergeOutcome:
 
 def merge_file(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]) -> MergeOutcome:
     """Three-way merge of one file's bytes with `git merge-file` (run outside any repository)."""
-    import tempfile
-
-    import git
-
     with tempfile.TemporaryDirectory(prefix="mlscaffold-merge-") as scratch:
         paths = []
         for name, content in (("ours", ours), ("base", base), ("theirs", theirs)):
@@ -430,38 +410,23 @@ def merge_file(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, 
             path.write_bytes(content)
             paths.append(str(path))
         label_args = [arg for label in labels for arg in ("-L", label)]
-        status, out, err = git.Git(scratch).execute(
-            ["git", "merge-file", "-p", *label_args, "--", *paths],
-            with_extended_output=True,
-            with_exceptions=False,
-            strip_newline_in_stdout=False,
-            stdout_as_string=False,
-        )
-    if not isinstance(out, bytes) or status < 0 or status > 127:
-        detail = err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err)
-        raise MlscaffoldError(f"git merge-file failed: {' '.join(detail.split())}")
-    return MergeOutcome(out, status)
+        done = _git(Path(scratch), "merge-file", "-p", *label_args, "--", *paths, ok=tuple(range(128)))
+    return MergeOutcome(done.stdout, done.returncode)
 
 
 def mark_unmerged(repo_path: Path, entries: dict[str, tuple[Blob | None, Blob | None, Blob | None]]) -> None:
     """Record conflicts in git's index as stages 1 (base), 2 (ours) and 3 (theirs), as `git merge` does,
     so `git status` lists them as unmerged until the user resolves and adds them."""
-    import git
-
-    with _open_repo(repo_path) as repo:
-        try:
-            order = sorted(entries)
-            blobs = [b for p in order for b in entries[p] if b is not None]
-            shas = iter(store_blobs(repo, [b.content for b in blobs]))
-            lines: list[str] = []
-            for path in order:
-                lines.append(f"0 {'0' * 40}\t{path}")
-                for stage, blob in enumerate(entries[path], start=1):
-                    if blob is not None:
-                        lines.append(f"{_git_mode(blob.mode)} {next(shas)} {stage}\t{path}")
-            _index_info(repo, lines)
-        except git.GitCommandError as err:
-            raise _git_error(repo_path, "update-index", err) from err
+    order = sorted(entries)
+    blobs = [b for p in order for b in entries[p] if b is not None]
+    shas = iter(store_blobs(repo_path, [b.content for b in blobs]))
+    lines: list[str] = []
+    for path in order:
+        lines.append(f"0 {'0' * 40}\t{path}")
+        for stage, blob in enumerate(entries[path], start=1):
+            if blob is not None:
+                lines.append(f"{_git_mode(blob.mode)} {next(shas)} {stage}\t{path}")
+    _index_info(repo_path, lines)
 
 
 _REF_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-+")
@@ -507,9 +472,4 @@ def clone_template(url: str, ref: str | None, dest: Path) -> str:
 
 def init_repo(path: Path) -> None:
     """`git init` a folder (harmless when it is a repository already)."""
-    import git
-
-    try:
-        git.Repo.init(path).close()
-    except git.GitCommandError as err:
-        raise _git_error(path, "init", err) from err
+    _git(path, "init", "--quiet")
