@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ class AnswerSources:
     defaults: bool = False
     interactive: bool = False
     recorded: Mapping[str, Any] = field(default_factory=dict)
+    project_name_default: str | None = None  # the folder the user named, when they named one
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -96,6 +98,11 @@ def gather_answers(
                 questions[names.index(question.name)] = question
             else:
                 questions.append(question)
+    if sources.project_name_default:  # the folder the user named is the project's default name
+        questions = [
+            dataclasses.replace(q, default=sources.project_name_default) if q.name == "project_name" else q
+            for q in questions
+        ]
     asked = {q.name for q in questions}
     engine = {k: given.pop(k) for k in ENGINE_KEYS - asked if k in given}
     answers = collect_answers(
@@ -252,6 +259,7 @@ def _new_project(
     tset.require_trust(trust)
     if dest is not None:
         _check_destination(dest.absolute())
+        sources = replace(sources, project_name_default=dest.absolute().name)
     answers = gather_answers(tset, sources, list(tset.stages.values()))
     stages = _chosen_stages(tset, answers)
     answers = {**answers, "stages": stages}

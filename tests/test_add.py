@@ -61,8 +61,8 @@ def _git(repo: Path, *args: str) -> str:
 def project(tmp_path: Path) -> tuple[Path, str]:
     tpl = str(_tpl(tmp_path / "tpl"))
     sources = AnswerSources(defaults=True, set_values=("stages=a",))
-    new_project(dest=tmp_path / "proj", template=tpl, sources=sources)
-    return tmp_path / "proj", tpl
+    new_project(dest=tmp_path / "tiny-project", template=tpl, sources=sources)
+    return tmp_path / "tiny-project", tpl
 
 
 def test_add_brings_the_stage_and_its_dependencies(project: tuple[Path, str]) -> None:

@@ -62,11 +62,11 @@ def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
 
 def test_new_with_a_local_template_writes_the_project_and_the_record(tmp_path: Path) -> None:
     tpl = _tiny(tmp_path / "tpl")
-    done = run("new", "out", "--template", str(tpl), "--defaults", "--set", "size=5", cwd=tmp_path)
+    done = run("new", "my-model", "--template", str(tpl), "--defaults", "--set", "size=5", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    out = tmp_path / "out"
-    assert (out / "README.md").read_text() == "# tiny-project (5)\n"
-    assert (out / "src" / "tiny_project" / "__init__.py").exists()
+    out = tmp_path / "my-model"
+    assert (out / "README.md").read_text() == "# my-model (5)\n"  # the folder names the project
+    assert (out / "src" / "my_model" / "__init__.py").exists()
     assert (out / "extra.txt").exists()
     record = (out / ".mlscaffold.yaml").read_text()
     assert "size: 5" in record and "extra:" in record

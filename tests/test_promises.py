@@ -101,7 +101,8 @@ def test_same_answers_give_the_same_bytes(tmp_path: Path) -> None:
     )
     trees = []
     for name in ("one", "two"):
-        new_project(dest=tmp_path / name, template=str(tpl), sources=AnswerSources(defaults=True), git=False)
+        sources = AnswerSources(defaults=True, set_values=("project_name=same",))
+        new_project(dest=tmp_path / name, template=str(tpl), sources=sources, git=False)
         trees.append(snapshot(tmp_path / name))
     assert trees[0] == trees[1]
 

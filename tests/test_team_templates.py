@@ -169,9 +169,8 @@ def test_a_cookiecutter_template_is_the_base_with_stages_on_top(tmp_path: Path) 
     (tmp_path / "team" / "template.yaml").write_text(
         f"name: team\nversion: '1'\nextends: {parent}\nbase:\n  cookiecutter: cc\n"
     )
-    result = new_project(
-        dest=tmp_path / "p", template=str(tmp_path / "team"), sources=AnswerSources(defaults=True)
-    )
+    sources = AnswerSources(defaults=True, set_values=("project_name=Fraud Finder",))
+    result = new_project(dest=tmp_path / "p", template=str(tmp_path / "team"), sources=sources)
     out = result.dest
     assert (out / "fraud_finder" / "__init__.py").read_text() == '"""Fraud Finder"""\n'
     assert (out / "page.html").read_text() == "{{ not rendered }}\n"
