@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_project import commit, make_project, write
+from fake_project import FORMULATION, commit, make_project, write
 
 from mlscaffold.checks import CheckReport, check_repo, format_report
 from mlscaffold.checks.ci import ci_commands, make_targets, read_makefile
@@ -454,3 +454,67 @@ def test_a_workflow_that_is_not_valid_yaml_is_reported_with_its_line(tmp_path: P
         5,
     )
     assert "CI cannot run this workflow: not valid YAML" in finding.message
+
+
+# ------------------------------------------------------------------------------ docs and the hook
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "conventions.md"
+
+
+def _doc_block(marker: str, lang: str) -> str:
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index(f"```{lang}\n", text.index(marker)) + len(lang) + 4
+    return text[start : text.index("```", start)]
+
+
+def test_the_worked_example_policy_in_the_docs_works(tmp_path: Path) -> None:
+    gap = FORMULATION.replace("retention team", "_not specified yet_") + "\n## 13. Notes\n\nNone.\n"
+    root = make_project(
+        tmp_path / "p",
+        {
+            "src/churn_model/explore.ipynb": "{}",
+            "docs/formulation.md": gap,
+            "config.yaml": "split:\n  seed: 42\n",
+        },
+    )
+    text = (
+        (root / ".mlscaffold.yaml")
+        .read_text()
+        .replace("evaluate: {version: 0.1.0}", "evaluate: {}\n  monitor: {}")
+    )
+    commit(root, {".mlscaffold.yaml": text})
+    policy = policy_file(tmp_path, _doc_block("<!-- example: team-policy -->", "yaml"))
+    report = check_repo(root, policy_file=policy)
+    assert len(report.rules_run) == 11
+    assert [(f.rule_id, f.severity) for f in report.findings] == [
+        ("formulation-filled", "error"),
+        ("no-notebooks-in-src", "error"),
+        ("changelog", "warning"),
+    ]
+
+
+def test_the_pyproject_example_in_the_docs_is_a_valid_policy(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    pyproject = (root / "pyproject.toml").read_text() + "\n" + _doc_block("The same policy in", "toml")
+    (root / "pyproject.toml").write_text(pyproject)
+    report = check_repo(root)
+    assert "no-notebooks-in-src" in report.rules_run and "required-answers" in report.rules_run
+    assert report.findings == ()
+
+
+def test_default_policy_in_the_docs_is_the_built_in_one() -> None:
+    import yaml
+
+    from mlscaffold.checks.policy import DEFAULT_POLICY
+
+    assert yaml.safe_load(_doc_block("### The built-in default policy", "yaml")) == DEFAULT_POLICY
+
+
+def test_pre_commit_hook_definition() -> None:
+    import yaml
+
+    hooks = yaml.safe_load((DOCS.parents[1] / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = hooks
+    assert hook["id"] == "mlscaffold-check" and hook["entry"] == "mlscaffold check"
+    assert hook["language"] == "python" and hook["pass_filenames"] is False
+    assert "mlscaffold-check" in _doc_block("## As a pre-commit hook", "yaml")
