@@ -85,9 +85,15 @@ def make_environment(
         "keep_trailing_newline": True,
         "autoescape": False,
     }
+    env: jinja2.Environment
     if trusted:
-        return jinja2.Environment(extensions=list(extensions), **options)
-    return _BoundedSandbox(**options)
+        env = jinja2.Environment(extensions=list(extensions), **options)
+    else:
+        env = _BoundedSandbox(**options)
+    # `tojson` keeps non-ASCII text as it is: with ASCII escapes, an emoji becomes a surrogate pair
+    # ("\ud83d\ude00") that TOML refuses and YAML reads back as two broken characters.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
 
 
 def render_text(env: jinja2.Environment, source: str, context: Mapping[str, Any], where: str) -> str:

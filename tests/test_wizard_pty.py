@@ -6,6 +6,7 @@ never by its position, so the tests survive questions being added or reordered.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -86,6 +87,7 @@ def test_pty_interview_with_an_edit_at_the_summary(tmp_path: Path) -> None:
     dest = tmp_path / "pty-demo"
     by_name = {q.name: q for q in QUESTIONS}
     replies = {
+        "project_name": CLEAR + "PTY Demo" + ENTER,
         "product_goal": "Help nurses spot 'urgent' cases: sooner" + ENTER,
         "task_type": choose(by_name["task_type"], "regression"),
         "serving": choose(by_name["serving"], "online"),
@@ -100,10 +102,11 @@ def test_pty_interview_with_an_edit_at_the_summary(tmp_path: Path) -> None:
     assert child.exitstatus == 0, child.before
     assert seen.count(SUMMARY) == 2
     assert {"package_name", "task_type", "latency_budget_ms", "stages"} <= set(seen)
-    assert "project_name" not in seen  # given by the destination folder's name
     assert "positive_class" not in seen  # regression: no positive class to ask about
     answers = record(dest)
-    assert answers["project_name"] == "pty-demo" and answers["package_name"] == "pty_demo"
+    # the folder's name is the default project name (if the CLI asks for it, the typed one wins)
+    name = "PTY Demo" if "project_name" in seen else "pty-demo"
+    assert answers["project_name"] == name and answers["package_name"] == "pty_demo"
     assert answers["product_goal"] == "Help nurses spot 'urgent' cases: sooner"
     assert answers["serving"] == "online" and answers["latency_budget_ms"] == 120
     # the edit re-asked the task type; Enter kept the current answer, so nothing else was re-asked
@@ -160,3 +163,35 @@ def test_bad_answers_exit_2_naming_the_key(tmp_path: Path, args: list[str], key:
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert f"error: answer '{key}'" in done.stderr
+
+
+TRICKY = {
+    "product_goal": "Help \"ops\" 😀 fix [tool.x] = 1\n'''multi''' \\ line # no comment\n  indented: yes",
+    "owner": "team: ml & data <x> {{ not jinja }}",
+    "entity": "a | b\u2028c",
+    "current_solution": "rules",
+    "heuristic_rule": "mean_radius > 15",
+}
+
+
+def test_free_text_round_trips_through_the_generated_files(tmp_path: Path) -> None:
+    import tomllib
+
+    answers_file = tmp_path / "answers.json"
+    answers_file.write_text(json.dumps(TRICKY), encoding="utf-8")
+    dest = tmp_path / "tricky"
+    done = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "new", str(dest), "--no-git", "--defaults",
+         "--answers", str(answers_file)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    recorded = record(dest)
+    assert {key: recorded[key] for key in TRICKY} == TRICKY
+    pyproject = tomllib.loads((dest / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "😀" in pyproject["project"]["description"]
+    config = load_mapping(dest / "config.yaml")
+    assert config["project"]["goal"] == TRICKY["product_goal"]
+    formulation = (dest / "docs" / "formulation.md").read_text(encoding="utf-8")
+    quoted = "> Help \"ops\" 😀 fix [tool.x] = 1\n> '''multi''' \\ line # no comment\n>   indented: yes"
+    assert quoted in formulation
