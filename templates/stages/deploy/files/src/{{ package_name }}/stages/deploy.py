@@ -120,7 +120,7 @@ def check_columns(meta: dict[str, Any], frame: Any, where: str) -> None:
 
 
 def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Path:
-    """Batch-score `path`: predictions/<name>.parquet plus one log line per row (with the label)."""
+    """Batch-score `path` into predictions/<name>.parquet, plus one log line per row."""
     import pandas as pd
 
     from ..artifacts import load_meta, load_model
@@ -135,7 +135,11 @@ def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Path:
     started = time.perf_counter()
     outputs = predict_frame(model, meta, frame)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    keep = [c for c in (cfg.task.id_column, cfg.task.target) if c and c in frame.columns]
+    # ids, the raw inputs, the label when known, and the outputs: a complete record that
+    # `monitor --input` can judge on its own
+    keep = [c for c in (cfg.task.id_column,) if c and c in frame.columns]
+    keep += feature_frame(meta, frame).columns.tolist()
+    keep += [c for c in (cfg.task.target,) if c in frame.columns and c not in keep]
     result = pd.concat([frame[keep], outputs], axis=1)
     out = cfg.predictions_dir / f"{name}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
