@@ -725,9 +725,22 @@ def score_repo(path: Path) -> ScoreReport:
     )
     final = min(s.total for s in sections)
     weakest = tuple(s.name for s in sections if s.total == final)
-    candidates = [t for s in sections if s.name in weakest for t in s.tests if t.score < 1.0]
-    candidates.sort(key=lambda t: (t.score, TESTS_ORDER[t.id]))
-    return ScoreReport(root, sections, final, interpret(final), weakest, tuple(candidates[:3]))
+    return ScoreReport(root, sections, final, interpret(final), weakest, _to_raise(sections, weakest))
+
+
+def _to_raise(sections: tuple[SectionScore, ...], weakest: tuple[SectionName, ...]) -> tuple[ItemScore, ...]:
+    """Up to 3 tests, lowest scores first, taken in turn from each weakest section."""
+    queues = [
+        sorted((t for t in s.tests if t.score < 1.0), key=lambda t: (t.score, TESTS_ORDER[t.id]))
+        for s in sections
+        if s.name in weakest
+    ]
+    picked: list[ItemScore] = []
+    while len(picked) < 3 and any(queues):
+        for queue in queues:
+            if queue and len(picked) < 3:
+                picked.append(queue.pop(0))
+    return tuple(picked)
 
 
 TESTS_ORDER = {t.id: i for i, t in enumerate(TESTS)}

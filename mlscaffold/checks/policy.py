@@ -212,7 +212,10 @@ def _extend(data: dict[str, Any], source: str) -> dict[str, Any]:
     if base == "none":
         return own
     merged = {**DEFAULT_POLICY, **own}
-    merged["severity"] = {**DEFAULT_POLICY.get("severity", {}), **(own.get("severity") or {})}
+    if isinstance(own.get("severity"), dict):
+        merged["severity"] = {**DEFAULT_POLICY["severity"], **own["severity"]}
+    elif "severity" not in own:
+        merged["severity"] = dict(DEFAULT_POLICY["severity"])
     return merged
 
 
