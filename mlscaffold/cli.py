@@ -169,6 +169,11 @@ def add(
         from .stages_add import add_stages
 
         sources = _sources(answers, set_values, defaults)
+        confirm: Callable[[str], bool] | None = None
+        if sources.interactive and not defaults:
+            from .prompting import confirm as ask_yes_no
+
+            confirm = ask_yes_no
         result = add_stages(
             repo=project,
             stages=tuple(stages),
@@ -178,6 +183,7 @@ def add(
             dry_run=dry_run,
             trust=trust,
             commit=commit,
+            confirm=confirm,
         )
         for warning in result.warnings:
             ui.warn(warning)

@@ -135,3 +135,11 @@ class QuestionaryAsker:
         ]
         key = self._run(questionary.select("Which answer?", choices=options, **self._io), "summary")
         return Review("edit", str(key))
+
+
+def confirm(message: str, *, default: bool = False) -> bool:
+    """A yes/no question (e.g. consent before `add` overwrites files). Ctrl-C raises Interrupted."""
+    answer = questionary.confirm(message, default=default).ask()
+    if answer is None:
+        raise Interrupted("interrupted; nothing was written")
+    return bool(answer)

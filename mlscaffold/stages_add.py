@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +22,8 @@ from .render import Change, FileSpec, apply_changes, merge_specs, render_unit
 from .shared_files import SHARED, merge_shared_file, relayout
 from .templates import TemplateSet, fetched_templates, load_template_set
 from .tomledit import add_dependencies
+
+Confirm = Callable[[str], bool]  # asks the user a yes/no question (interactive runs only)
 
 
 @dataclass(frozen=True)
@@ -125,13 +127,18 @@ def unified_diff(repo: Path, changes: Sequence[Change]) -> str:
     return "".join(chunks)
 
 
-def _resolve_needs(tset: TemplateSet, existing: list[str], requested: Sequence[str]) -> list[str]:
+def _resolve_needs(
+    tset: TemplateSet, existing: list[str], requested: Sequence[str], confirm: Confirm | None
+) -> list[str]:
     for name in requested:
         tset.stage(name)
     wanted = tset.order_stages([*existing, *requested])
     missing = [s for s in wanted if s not in existing and s not in requested]
     if missing:
         needing = [s for s in requested if set(tset.stage(s).needs) & set(missing)] or list(requested)
+        question = f"'{needing[0]}' needs {', '.join(missing)}, which this repo does not have. Add it too?"
+        if confirm is not None and confirm(question):
+            return wanted
         raise UserError(
             f"stage '{needing[0]}' needs {', '.join(missing)}, which this repo does not have; "
             f"add it too: mlscaffold add {' '.join([*missing, *requested])}"
@@ -162,24 +169,28 @@ def add_stages(
     dry_run: bool = False,
     trust: bool = False,
     commit: bool = False,
+    confirm: Confirm | None = None,
 ) -> AddResult:
-    """Add stages (and, in a repo mlscaffold did not make, the project base they plug into)."""
+    """Add stages (and, in a repo mlscaffold did not make, the project base they plug into).
+    `confirm`, given on a terminal, is asked before adding needed stages or overwriting files."""
     with fetched_templates():
-        return _add_stages(
-            repo, stages, template, sources or AnswerSources(), overwrite, dry_run, trust, commit
-        )
+        options = _Options(overwrite, dry_run, trust, commit, confirm)
+        return _add_stages(repo, stages, template, sources or AnswerSources(), options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    overwrite: bool
+    dry_run: bool
+    trust: bool
+    commit: bool
+    confirm: Confirm | None
 
 
 def _add_stages(
-    repo: Path,
-    stages: Sequence[str],
-    template: str | None,
-    sources: AnswerSources,
-    overwrite: bool,
-    dry_run: bool,
-    trust: bool,
-    commit: bool,
+    repo: Path, stages: Sequence[str], template: str | None, sources: AnswerSources, options: _Options
 ) -> AddResult:
+    overwrite, dry_run, trust, commit = options.overwrite, options.dry_run, options.trust, options.commit
     repo = repo.absolute()
     if not repo.is_dir():
         raise UserError(f"{repo}: no such folder")
@@ -187,7 +198,7 @@ def _add_stages(
     tset = load_template_set(template or (record.template_source if record else None))
     tset.require_trust(trust)
     existing = [s for s in (record.stages if record else {}) if s in tset.stages]
-    wanted = _resolve_needs(tset, existing, stages)
+    wanted = _resolve_needs(tset, existing, stages, options.confirm)
     new = [s for s in wanted if s not in existing]
     if not new:
         return AddResult(repo, (), (), dry_run=dry_run)
@@ -195,7 +206,15 @@ def _add_stages(
     recorded = _recorded_answers(record, facts)
     sources = replace(sources, recorded={**recorded, **dict(sources.recorded)})
     answers = {**gather_answers(tset, sources, [tset.stage(s) for s in new]), "stages": wanted}
-    changes, new_record = _plan(repo, tset, answers, record, facts, new, overwrite)
+    try:
+        changes, new_record = _plan(repo, tset, answers, record, facts, new, overwrite)
+    except ConflictError as err:
+        listed = ", ".join(err.paths[:5]) + (" ..." if len(err.paths) > 5 else "")
+        if overwrite or options.confirm is None or dry_run:
+            raise
+        if not options.confirm(f"Overwrite {len(err.paths)} existing file(s) ({listed})?"):
+            raise
+        changes, new_record = _plan(repo, tset, answers, record, facts, new, True)
     diff = unified_diff(repo, changes)
     if dry_run:
         return AddResult(repo, tuple(new), tuple(c.path for c in changes), dry_run=True, diff=diff)

@@ -165,3 +165,29 @@ def test_add_advances_the_pristine_rendering_so_diff_sees_no_drift(project: tupl
     assert _git(repo, "rev-parse", "refs/mlscaffold/pristine").strip() == record.pristine
     assert "src/tiny_project/b.py" in _git(repo, "ls-tree", "-r", "--name-only", str(record.pristine))
     assert diff_project(repo=repo) == ""
+
+
+def test_on_a_terminal_a_needed_stage_is_offered(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    asked: list[str] = []
+
+    def yes(question: str) -> bool:
+        asked.append(question)
+        return True
+
+    result = add_stages(repo=repo, stages=["c"], template=tpl, sources=AnswerSources(), confirm=yes)
+    assert result.added == ("b", "c")
+    assert asked == ["'c' needs b, which this repo does not have. Add it too?"]
+
+
+def test_on_a_terminal_overwriting_needs_a_yes(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    mine = repo / "src" / "tiny_project" / "b.py"
+    mine.write_text("my own b\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "my b")
+    with pytest.raises(ConflictError):
+        add_stages(repo=repo, stages=["b"], template=tpl, confirm=lambda question: False)
+    assert mine.read_text() == "my own b\n"
+    add_stages(repo=repo, stages=["b"], template=tpl, confirm=lambda question: "Overwrite 1" in question)
+    assert mine.read_text() == "B = 2\n"
