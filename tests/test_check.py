@@ -459,6 +459,27 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
+def test_template_drift_is_checked_on_the_files_the_policy_names(tmp_path: Path) -> None:
+    made = run_cli(
+        "new", str(tmp_path / "fresh"), "--defaults", "--set", "stages=data,baseline", cwd=tmp_path
+    )
+    assert made.returncode == 0, made.stderr
+    root = tmp_path / "fresh"
+    policy = policy_file(tmp_path, "template_drift: {paths: [Makefile, 'mk/']}\n")
+    assert check_repo(root, policy_file=policy).findings == ()
+    commit(root, {"Makefile": (root / "Makefile").read_text() + "\nextra:\n\techo hi\n"})
+    commit(root, {"config.yaml": (root / "config.yaml").read_text() + "\n# tuned by hand\n"})
+    (finding,) = check_repo(root, policy_file=policy).findings
+    assert (finding.rule_id, finding.file) == ("template-drift", "Makefile")
+    assert "mlscaffold diff" in finding.message
+
+
+def test_template_drift_without_a_record(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", drop=(".mlscaffold.yaml",))
+    (finding,) = check_repo(root, policy_file=policy_file(tmp_path, "template_drift: true\n")).findings
+    assert "no .mlscaffold.yaml record" in finding.message
+
+
 def test_a_workflow_that_is_not_valid_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
     broken = (
         "on: [push]\njobs:\n  x:\n    steps:\n      - name: Fetch (sample: rebuild)\n        run: make all\n"

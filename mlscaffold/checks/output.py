@@ -29,7 +29,7 @@ def _text(report: CheckReport) -> str:
     source = "tracked files" if report.git_tracked else "files (not a git repo: walked the folder)"
     lines = [
         f"policy: {report.policy_source}",
-        f"checked {report.files_checked} {source} with {len(report.rules_run)} rules: "
+        f"checked {report.files_checked} {source} with {_plural(len(report.rules_run), 'rule')}: "
         + ", ".join(report.rules_run),
     ]
     for f in report.findings:

@@ -26,6 +26,7 @@ RULE_IDS: dict[str, str] = {
     "secrets": "no-secrets",
     "large_files": "no-large-files",
     "python": "python-version",
+    "template_drift": "template-drift",
 }
 TOP_KEYS = frozenset({"extends", "custom", "severity", *RULE_IDS})
 CUSTOM_KINDS = ("require_files", "forbid_files", "require_text")
@@ -87,6 +88,12 @@ class PythonOptions:
 
 
 @dataclass(frozen=True)
+class DriftOptions:
+    # files a team keeps as the template renders them; the rest (config, docs, code) is for editing
+    paths: tuple[str, ...] = (".github/workflows/", "Makefile", "mk/", ".pre-commit-config.yaml")
+
+
+@dataclass(frozen=True)
 class CustomRuleSpec:
     id: str
     kind: Literal["require_files", "forbid_files", "require_text"]
@@ -107,6 +114,7 @@ class Policy:
     secrets: SecretsOptions | None = None
     large_files: LargeFilesOptions | None = None
     python: PythonOptions | None = None
+    template_drift: DriftOptions | None = None
     custom: tuple[CustomRuleSpec, ...] = ()
     severity: dict[str, Level] = field(default_factory=dict)
 
@@ -197,6 +205,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         secrets=_secrets(data.get("secrets"), source),
         large_files=_large_files(data.get("large_files"), source),
         python=_python(data.get("python"), source),
+        template_drift=_drift(data.get("template_drift"), source),
         custom=custom,
         severity=_severity(data.get("severity"), source, {c.id for c in custom}),
     )
@@ -336,6 +345,13 @@ def _python(value: Any, source: str) -> PythonOptions | None:
         if not re.fullmatch(r"\d+(\.\d+){1,2}", v):
             raise UserError(f"{source}: 'python.versions': {v!r} is not a version like \"3.11\"")
     return PythonOptions(versions=versions)
+
+
+def _drift(value: Any, source: str) -> DriftOptions | None:
+    opts = _options(value, "template_drift", source, frozenset({"paths"}))
+    if opts is None:
+        return None
+    return DriftOptions(paths=_opt_strings(opts, "paths", source, "template_drift") or DriftOptions.paths)
 
 
 def _custom(item: Any, source: str, index: int) -> CustomRuleSpec:

@@ -17,6 +17,7 @@ from mlscaffold.checks.policy import (
     RULE_IDS,
     CiGateOptions,
     CustomRuleSpec,
+    DriftOptions,
     FormulationOptions,
     LargeFilesOptions,
     Policy,
@@ -290,6 +291,47 @@ class PythonVersion(Rule):
                 )
 
 
+class TemplateDrift(Rule):
+    id = RULE_IDS["template_drift"]
+    description = "Files the team keeps as the template renders them have not drifted (`mlscaffold diff`)."
+
+    def __init__(self, severity: Severity, options: DriftOptions) -> None:
+        super().__init__(severity)
+        self.paths = options.paths
+
+    def check(self, repo: RepoView) -> Iterator[Finding]:
+        from mlscaffold.errors import MlscaffoldError
+        from mlscaffold.update import diff_project
+
+        if repo.record is None:
+            yield self.found(f"no {RECORD} record, so there is no template to compare with")
+            return
+        try:
+            diff = diff_project(repo=repo.root)
+        except MlscaffoldError as err:
+            yield self.found(f"could not render the template to compare: {err}", RECORD)
+            return
+        source = repo.record.template_source
+        for path in _diff_paths(diff):
+            if matches_any(path, self.paths):
+                yield self.found(
+                    f"differs from what template {source} renders today; see `mlscaffold diff`, "
+                    "or `mlscaffold update` to bring template changes in",
+                    path,
+                )
+
+
+def _diff_paths(diff: str) -> list[str]:
+    """Paths of a unified diff (`--- a/x` / `+++ b/x`), in order, once each."""
+    paths: list[str] = []
+    for line in diff.splitlines():
+        if line.startswith(("--- a/", "+++ b/")):
+            path = line[6:]
+            if path not in paths:
+                paths.append(path)
+    return paths
+
+
 class ForbidFiles(Rule):
     description = "Files matching the team's forbidden patterns are not tracked."
 
@@ -358,6 +400,8 @@ def build_rules(policy: Policy) -> list[Rule]:
         candidates.append(NoLargeFiles("error", policy.large_files))
     if policy.python is not None:
         candidates.append(PythonVersion("error", policy.python))
+    if policy.template_drift is not None:
+        candidates.append(TemplateDrift("error", policy.template_drift))
     candidates.extend(_custom(spec) for spec in policy.custom)
     rules: list[Rule] = []
     for rule in candidates:
