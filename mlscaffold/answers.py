@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from .datapeek import peek
 from .errors import AnswerError, Interrupted, TemplateError, UserError, did_you_mean
 from .jinja_env import evaluate, render_text
 from .questions import (
@@ -139,6 +140,7 @@ def _with_filters(env: jinja2.Environment) -> jinja2.Environment:
     overlay = env.overlay()
     overlay.filters["project_slug"] = lambda name: derived_names(str(name))[0]
     overlay.filters["package_name"] = lambda name: derived_names(str(name))[1]
+    overlay.globals["peek_data"] = peek
     return overlay
 
 
@@ -367,7 +369,7 @@ def feasibility_warnings(answers: Mapping[str, Any]) -> list[str]:
     """Advice from section A's feasibility gate. Warnings only: the user may go ahead anyway."""
     warnings: list[str] = []
     for check in (_goal_advice, _heuristic_advice, _label_advice, _volume_advice, _metric_advice,
-                  _decision_advice, _freshness_advice):  # fmt: skip
+                  _decision_advice, _freshness_advice, _data_advice):  # fmt: skip
         warnings.extend(check(answers))
     return warnings
 
@@ -481,3 +483,20 @@ def _freshness_advice(answers: Mapping[str, Any]) -> list[str]:
             f"interval ({interval:g} days): every model will be reported stale."
         )
     return advice
+
+
+def _data_advice(answers: Mapping[str, Any]) -> list[str]:
+    """When a CSV was named: does the target exist, and does its content match the task type?"""
+    looked = peek(answers.get("data_source"), answers.get("data_path"), answers.get("target"))
+    target, task = answers.get("target"), answers.get("task_type")
+    if not looked.columns or not isinstance(target, str):
+        return []
+    if target not in looked.columns:
+        shown = ", ".join(looked.columns[:12]) + (", ..." if len(looked.columns) > 12 else "")
+        return [f"The target column '{target}' is not in {answers.get('data_path')} (columns: {shown})."]
+    if looked.task_type and looked.task_type != task:
+        return [
+            f"The values of '{target}' look like {looked.task_type.replace('_', ' ')}, not "
+            f"{str(task).replace('_', ' ')}: check the task type."
+        ]
+    return []

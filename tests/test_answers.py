@@ -478,3 +478,84 @@ def test_formulation_table_cells_escape_pipes_and_newlines() -> None:
     answers = answers_for(entity="a | b\nc", label_delay="2 days")
     row = next(line for line in render_formulation(answers).splitlines() if line.startswith("| a"))
     assert row.startswith("| a \\| b c |") and row.count(" | ") == 4
+
+
+# --- guesses from the user's CSV ----------------------------------------------------------------------------
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    lines = [",".join(header)] + [
+        ",".join(f'"{v}"' if " " in str(v) else str(v) for v in row) for row in rows
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tables(tmp_path: Path) -> dict[str, Path]:
+    n = range(60)
+    return {
+        "binary": write_csv(tmp_path / "b.csv", ["customer_id", "tenure", "churned"],
+                            [[f"c{i}", i % 7, "yes" if i % 3 else "no"] for i in n]),
+        "multiclass": write_csv(tmp_path / "m.csv", ["id", "x", "y"], [[i, i * 0.5, i % 4] for i in n]),
+        "regression": write_csv(tmp_path / "r.csv", ["id", "rooms", "price"],
+                                [[i, i % 5, 1000 + i * 37.5] for i in n]),
+        "text": write_csv(tmp_path / "t.csv", ["ticket", "body", "label"],
+                          [[i, f"my order number {i} has not arrived yet, still waiting", "abc"[i % 3]]
+                           for i in n]),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "task", "target", "id_column", "text_column"),
+    [
+        ("binary", "binary_classification", "churned", "customer_id", None),
+        ("multiclass", "multiclass_classification", "y", "id", None),
+        ("regression", "regression", "price", "id", None),
+        ("text", "text_classification", "label", None, "body"),
+    ],
+)
+def test_a_named_csv_suggests_task_target_and_columns(
+    tables: dict[str, Path],
+    table: str,
+    task: str,
+    target: str,
+    id_column: str | None,
+    text_column: str | None,
+) -> None:
+    answers = answers_for(data_source="csv", data_path=str(tables[table]))
+    assert (answers["task_type"], answers["target"], answers["id_column"]) == (task, target, id_column)
+    assert answers.get("text_column") == text_column
+    assert not [w for w in feasibility_warnings(answers) if "target" in w]
+
+
+def test_asked_defaults_come_from_the_csv(tables: dict[str, Path]) -> None:
+    asker = ScriptedAsker({"data_source": "csv", "data_path": str(tables["regression"])})
+    interview(asker)
+    offered = dict(asker.asked)
+    assert (offered["task_type"], offered["target"], offered["primary_metric"]) == (
+        "regression",
+        "price",
+        "mae",
+    )
+    assert offered["ready_threshold"] is None  # error metrics have no universal threshold
+
+
+def test_advice_when_the_csv_disagrees_with_the_answers(tables: dict[str, Path]) -> None:
+    path = str(tables["regression"])
+    wrong_task = answers_for(data_source="csv", data_path=path, task_type="binary_classification")
+    assert any(
+        "look like regression, not binary classification" in w for w in feasibility_warnings(wrong_task)
+    )
+    missing = answers_for(data_source="csv", data_path=path, target="cost")
+    assert any("'cost' is not in" in w and "price" in w for w in feasibility_warnings(missing))
+
+
+@pytest.mark.parametrize("path", ["missing.csv", "", "/dev/null"])
+def test_unreadable_data_gives_plain_defaults(tmp_path: Path, path: str) -> None:
+    answers = answers_for(data_source="csv", data_path=str(tmp_path / path) if path else "x")
+    assert (answers["task_type"], answers["target"], answers["id_column"]) == (
+        "binary_classification",
+        "target",
+        None,
+    )

@@ -101,7 +101,8 @@ def test_every_builtin_question_has_a_prompt_and_a_help_line() -> None:
 
 def test_interview_follows_the_issue_order() -> None:
     names = [q.name for q in builtin_questions()]
-    order = ["product_goal", "decision_mode", "current_solution", "task_type", "data_source",
+    # the data source comes before the task type, which is guessed from a named CSV
+    order = ["product_goal", "decision_mode", "current_solution", "data_source", "task_type", "target",
              "cost_fp", "primary_metric", "ready_threshold", "slices", "serving",
              "latency_budget_ms", "retraining", "psi_warn", "stages"]  # fmt: skip
     assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
