@@ -50,8 +50,10 @@ def spawn(dest: Path, *args: str) -> pexpect.spawn:
 
 
 def choose(question: Question, value: str) -> str:
+    """Arrow keys from the default the interview offers (with no other answers given) to `value`."""
     values = question.choice_values()
-    return DOWN * (values.index(value) - values.index(str(question.default))) + ENTER
+    default = answers_for()[question.name]
+    return DOWN * (values.index(value) - values.index(default)) + ENTER
 
 
 def drive(child: pexpect.spawn, replies: dict[str, str], at_summary: list[str]) -> list[str]:
