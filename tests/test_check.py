@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_project import FORMULATION, commit, make_project, write
+from fake_project import FORMULATION, commit, git, make_project, write
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -584,3 +584,18 @@ def test_a_fresh_project_passes_the_default_policy(tmp_path: Path, sets: list[st
     report = check_repo(tmp_path / "fresh")
     assert report.errors == (), format_report(report, "text")
     assert report.git_tracked is ("--no-git" not in sets)
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_symlinks_are_not_followed_out_of_the_repo(tmp_path: Path, use_git: bool) -> None:
+    outside = tmp_path / "outside"
+    write(outside, {"creds.txt": f"{AWS}\n", "huge.bin": "x" * (2 * 1024 * 1024)})
+    root = make_project(tmp_path / "p", use_git=False)
+    (root / "linked-creds.txt").symlink_to(outside / "creds.txt")
+    (root / "linked-huge.bin").symlink_to(outside / "huge.bin")
+    if use_git:
+        git(root, "init", "-q")
+        commit(root, {})
+    report = check_repo(root)
+    assert report.git_tracked is use_git and "linked-creds.txt" in RepoView(root).files
+    assert report.errors == ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -87,8 +88,11 @@ class RepoView:
         return self._texts[rel]
 
     def exists_on_disk(self, rel: str) -> bool:
-        """For outputs a pipeline writes (reports, artefacts), tracked or not."""
-        return (self.root / rel).is_file()
+        """For outputs a pipeline writes (reports, artefacts), tracked or not; not through symlinks."""
+        try:
+            return stat.S_ISREG((self.root / rel).lstat().st_mode)
+        except OSError:
+            return False
 
     @cached_property
     def record(self) -> Record | None:
@@ -132,8 +136,10 @@ class RepoView:
 
 
 def _read_text(path: Path) -> str | None:
+    """A regular file's text; symlinks are not followed, so nothing outside the repo is read."""
     try:
-        if not path.is_file() or path.stat().st_size > MAX_TEXT_BYTES:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_TEXT_BYTES:
             return None
         data = path.read_bytes()
     except OSError:

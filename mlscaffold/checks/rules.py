@@ -236,7 +236,7 @@ class NoLargeFiles(Rule):
         root = str(repo.root)
         for rel in repo.files:
             try:
-                size = os.stat(os.path.join(root, rel)).st_size
+                size = os.lstat(os.path.join(root, rel)).st_size  # a symlink's own size
             except OSError:
                 continue
             if size > self.max_bytes and not any(rx.match(rel) for rx in exempt):
