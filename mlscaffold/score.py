@@ -346,12 +346,15 @@ def m6(ev: Evidence) -> Verdict:
 
 
 def m7(ev: Evidence) -> Verdict:
-    check = ev.readiness_check(["R9"], r"fair|inclusion|invarian")
-    test = ev.tests_grep(r"invarian|fairness|demographic")
-    return grade(
-        [check, test and f"{test} tests invariance or fairness"],
-        ev.runs("evaluate") if check else ev.runs("test"),
-    )
+    fairness = ev.readiness_check(["R9"], r"fair|inclusion|demographic|equali[sz]ed")
+    test = ev.tests_grep(r"fairness|demographic|equali[sz]ed_odds|selection_rate")
+    if fairness or test:
+        found = [fairness, test and f"{test} tests fairness across groups"]
+        return grade(found, ev.runs("evaluate") if fairness else ev.runs("test"))
+    invariance = ev.readiness_check(["R16"], r"invarian|robust|perturb")
+    if invariance:  # predictions invariant to small noise: a start, but not inclusion across groups
+        return Verdict(0.5, (invariance,), "invariance only, no per-group check (0.5 at most)")
+    return Verdict(0.0, (), "not found")
 
 
 def i1(ev: Evidence) -> Verdict:
@@ -410,7 +413,7 @@ def i5(ev: Evidence) -> Verdict:
     errors = ev.report_file("reports/evaluation.md")
     analysis = None
     if errors and re.search(
-        r"error analysis|confident errors|worst|misclassif",
+        r"error analysis|confident (?:errors|mistakes)|worst|misclassif",
         ev.repo.read_text("reports/evaluation.md") or "",
         re.I,
     ):
@@ -589,7 +592,7 @@ TESTS: tuple[RubricTest, ...] = (
         "model",
         "The model is tested for considerations of inclusion",
         m7,
-        "add a fairness check per sensitive attribute, or invariance tests",
+        "add a fairness check per sensitive attribute (selection rate, equalised odds by group)",
     ),
     RubricTest(
         "I1",

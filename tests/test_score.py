@@ -43,6 +43,7 @@ READINESS = readiness(
     ("R8", "Quality on every slice", "skipped"),
     ("R13", "Outputs numerically sane", "pass"),
     ("R14", "Retraining with the same data and seed reproduces the metric", "fail"),
+    ("R16", "Robust to 1% noise on numeric features", "pass"),
 )
 
 
@@ -114,6 +115,7 @@ def test_reports_of_a_run_count_and_ci_makes_them_automated(tmp_path: Path) -> N
     assert tests["I1"].score == 1.0  # a failing check still shows the test is in place
     assert tests["M6"].score == 0.0  # R8 was skipped: no slices configured
     assert "slices" in tests["M6"].to_raise
+    assert (tests["M7"].score, tests["M7"].how) == (0.5, "invariance only, no per-group check (0.5 at most)")
     assert tests["I4"].score == 1.0
     assert "`make all` runs the gate before the deploy step" in tests["I4"].evidence
     # monitoring ran by hand: documented, but no schedule runs it
