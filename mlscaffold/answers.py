@@ -253,11 +253,14 @@ class _Interview:
         return context
 
     def choices(self, question: Question, context: dict[str, Any]) -> tuple[Choice, ...]:
-        return tuple(
+        choices = tuple(
             c
             for c in question.choices
             if c.when is None or self._truthy(c.when, context, question, f"choice {c.value!r} when")
         )
+        if question.choices and not choices:
+            raise TemplateError(f"question '{question.name}': no choice applies to the earlier answers")
+        return choices
 
     def default(self, question: Question, context: dict[str, Any]) -> Any:
         """The question's default in this context, read by its type (None when it has none)."""
@@ -385,6 +388,11 @@ def _goal_advice(answers: Mapping[str, Any]) -> list[str]:
         return [
             "The product goal names an algorithm: state the user outcome instead; the model "
             "is a means, and a simpler one may do."
+        ]
+    if isinstance(goal, str) and len(goal.strip()) < 20:
+        return [
+            "The product goal is very short: say who is helped to do what, and what changes for "
+            "them, so that the metric and the threshold can be judged against it."
         ]
     return []
 

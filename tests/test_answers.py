@@ -340,6 +340,14 @@ def test_bad_expressions_in_a_team_template_are_template_errors() -> None:
         collect_answers(questions, given={}, interactive=False, env=make_environment())
 
 
+def test_a_choice_question_with_no_applicable_choice_is_a_template_error() -> None:
+    questions = load_questions(
+        [{"name": "kind", "type": "choice", "choices": [{"value": "a", "when": "false"}]}], "team.yaml"
+    )
+    with pytest.raises(TemplateError, match="question 'kind': no choice applies"):
+        collect_answers(questions, given={}, interactive=False, env=make_environment())
+
+
 def test_sandbox_applies_to_question_expressions() -> None:
     questions = load_questions([{"name": "c", "default": "{{ ''.__class__.__mro__ }}"}], "team.yaml")
     with pytest.raises(TemplateError, match="question 'c'"):
@@ -350,7 +358,7 @@ def test_sandbox_applies_to_question_expressions() -> None:
 
 free_text = st.lists(
     st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=10)
-    | st.sampled_from(["\n", "\t", "\r\n", "'", '"', "{{ x }}", "{%", "#", ": ", "- ", "[a]", "= 1",
+    | st.sampled_from(["\n", "\t", "\r\n", "\r", "'", '"', "{{ x }}", "{%", "#", ": ", "- ", "[a]", "= 1",
                        "\\", "\u2028", "'''", '"""', "null", "yes", "0x1F", "~", "&a *a", "!!python"]),
     max_size=12,
 ).map("".join)  # fmt: skip
@@ -406,6 +414,7 @@ def test_a_complete_formulation_gets_no_advice() -> None:
         ({"label_source": "none"}, "No source of labels"),
         ({"product_goal": "Train an XGBoost model on churn"}, "names an algorithm"),
         ({"product_goal": ""}, "No product goal yet"),
+        ({"product_goal": "More sales"}, "very short"),
         ({"label_delay": "120 days"}, "monitoring will rely on drift signals"),
         ({"retraining": "quarterly", "max_model_age_days": "30"}, "every model will be reported stale"),
         ({"task_type": "regression", "data_source": "csv", "data_path": "x.csv"}, "No ready threshold"),
@@ -472,6 +481,19 @@ def test_formulation_uses_the_users_words_and_derived_decisions() -> None:
     assert "f1_macro ≥ **0.7**" in text and "TfidfVectorizer" in text
     assert "`text.str.contains('refund')`" in text
     assert "Owner: ml-team" in text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(goal=free_text, entity=free_text, owner=free_text)
+def test_formulation_renders_any_free_text(goal: str, entity: str, owner: str) -> None:
+    text = render_formulation(answers_for(product_goal=goal, entity=entity, owner=owner))
+    assert len(sections(text)) == 12
+    row = text.split("|---|---|---|---|---|\n", 1)[1].split("\n", 1)[0]
+    assert row.startswith("| ") and row.endswith(" |")
+    assert row.replace("\\|", "").count("|") == 6  # five cells on one line, whatever the text
+    if goal.strip():
+        quoted = text.split("## 1. Value proposition\n\n", 1)[1].split("\n\n- ", 1)[0]
+        assert [line[2:] for line in quoted.split("\n")] == goal.splitlines()
 
 
 def test_formulation_table_cells_escape_pipes_and_newlines() -> None:
