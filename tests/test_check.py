@@ -599,3 +599,10 @@ def test_symlinks_are_not_followed_out_of_the_repo(tmp_path: Path, use_git: bool
     report = check_repo(root)
     assert report.git_tracked is use_git and "linked-creds.txt" in RepoView(root).files
     assert report.errors == ()
+
+
+def test_required_paths_are_named_from_the_root(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", {"docs/LICENSE": "MIT\n"})
+    policy = policy_file(tmp_path, "required_files: [LICENSE, '**/LICENSE', docs/, 'src/*/features.py']\n")
+    (finding,) = check_repo(root, policy_file=policy).findings
+    assert finding.message.startswith("required file 'LICENSE' is not tracked")

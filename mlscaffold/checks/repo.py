@@ -74,6 +74,10 @@ class RepoView:
         return rel in self.file_set
 
     def glob(self, pattern: str) -> list[str]:
+        literal = pattern.removeprefix("./").removeprefix("/")
+        anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+        if anchored and not any(ch in literal for ch in "*?[") and literal in self.file_set:
+            return [literal]  # the common case, a file named by its path: no scan needed
         rx = compile_glob(pattern)
         return [p for p in self.files if rx.match(p) is not None]
 

@@ -79,9 +79,14 @@ class RequiredFiles(Rule):
     def check(self, repo: RepoView) -> Iterator[Finding]:
         state = "tracked by git" if repo.git_tracked else "found"
         for pattern in self.patterns:
-            if not repo.glob(pattern):
+            if not repo.glob(_from_root(pattern)):
                 extra = f": {self.message}" if self.message else ""
                 yield self.found(f"required file '{pattern}' is not {state}{extra}", None)
+
+
+def _from_root(pattern: str) -> str:
+    """Required paths are named from the repo root: `README.md` is not satisfied by docs/README.md."""
+    return pattern if pattern.startswith(("/", "**")) else "/" + pattern.removeprefix("./")
 
 
 class RequiredAnswers(Rule):
@@ -359,7 +364,7 @@ class RequireText(Rule):
         self.description = spec.message or f"{', '.join(spec.patterns)} match /{spec.regex}/."
 
     def check(self, repo: RepoView) -> Iterator[Finding]:
-        paths = repo.glob_any(self.files)
+        paths = repo.glob_any([_from_root(f) for f in self.files])
         if not paths:
             yield self.found(f"no file matches {', '.join(self.files)}; expected /{self.regex.pattern}/")
             return
