@@ -493,18 +493,33 @@ def _freshness_advice(answers: Mapping[str, Any]) -> list[str]:
     return advice
 
 
+_COLUMN_KEYS = ("target", "text_column", "id_column", "time_column", "group_column")
+_COLUMN_LIST_KEYS = ("slices", "forbidden_features")
+
+
 def _data_advice(answers: Mapping[str, Any]) -> list[str]:
-    """When a CSV was named: does the target exist, and does its content match the task type?"""
+    """When a CSV was named: do the named columns exist, and does the target match the task type?"""
     looked = peek(answers.get("data_source"), answers.get("data_path"), answers.get("target"))
-    target, task = answers.get("target"), answers.get("task_type")
-    if not looked.columns or not isinstance(target, str):
+    if not looked.columns:
         return []
-    if target not in looked.columns:
+    named = [answers.get(key) for key in _COLUMN_KEYS]
+    named += [item for key in _COLUMN_LIST_KEYS for item in answers.get(key) or ()]
+    missing = [str(n) for n in named if isinstance(n, str) and n and n not in looked.columns]
+    if missing:
         shown = ", ".join(looked.columns[:12]) + (", ..." if len(looked.columns) > 12 else "")
-        return [f"The target column '{target}' is not in {answers.get('data_path')} (columns: {shown})."]
+        quoted = ", ".join(f"'{m}'" for m in dict.fromkeys(missing))
+        return [f"Not a column of {answers.get('data_path')}: {quoted} (columns: {shown})."]
+    target, task = answers.get("target"), answers.get("task_type")
+    advice: list[str] = []
     if looked.task_type and looked.task_type != task:
-        return [
+        advice.append(
             f"The values of '{target}' look like {looked.task_type.replace('_', ' ')}, not "
             f"{str(task).replace('_', ' ')}: check the task type."
-        ]
-    return []
+        )
+    positive = answers.get("positive_class")
+    if task == "binary_classification" and positive and looked.classes and positive not in looked.classes:
+        advice.append(
+            f"The positive class '{positive}' is not a value of '{target}' "
+            f"(values: {', '.join(looked.classes)})."
+        )
+    return advice

@@ -28,6 +28,7 @@ class DataGuess:
     task_type: str = ""
     text_column: str = ""
     id_column: str = ""
+    classes: tuple[str, ...] = ()  # the target's values, when it looks like a label (2 to 50 values)
 
 
 def peek(data_source: object, data_path: object, target: object = None) -> DataGuess:
@@ -84,7 +85,10 @@ def guess(columns: dict[str, list[str]], target: str = "") -> DataGuess:
         target = next((lowered[n] for n in TARGET_NAMES if n in lowered), names[-1])
     id_column = next((n for n in names if n.lower() == "id" or n.lower().endswith("_id")), "")
     text_column = next((n for n in names if n not in (target, id_column) and _is_text(columns[n])), "")
-    return DataGuess(names, target, _task_type(columns[target], bool(text_column)), text_column, id_column)
+    task = _task_type(columns[target], bool(text_column))
+    values = sorted({v.strip() for v in columns[target] if v.strip()})
+    classes = tuple(values) if task and task != "regression" else ()
+    return DataGuess(names, target, task, text_column, id_column, classes)
 
 
 def _is_text(values: list[str]) -> bool:

@@ -569,8 +569,15 @@ def test_advice_when_the_csv_disagrees_with_the_answers(tables: dict[str, Path])
     assert any(
         "look like regression, not binary classification" in w for w in feasibility_warnings(wrong_task)
     )
-    missing = answers_for(data_source="csv", data_path=path, target="cost")
-    assert any("'cost' is not in" in w and "price" in w for w in feasibility_warnings(missing))
+    missing = answers_for(data_source="csv", data_path=path, target="cost", slices="region,rooms")
+    assert any(
+        "Not a column of" in w and "'cost', 'region' (columns: id, rooms, price)" in w
+        for w in feasibility_warnings(missing)
+    )
+    binary = answers_for(data_source="csv", data_path=str(tables["binary"]), positive_class="Yes")
+    assert any(
+        "'Yes' is not a value of 'churned' (values: no, yes)" in w for w in feasibility_warnings(binary)
+    )
 
 
 @pytest.mark.parametrize("path", ["missing.csv", "", "/dev/null"])
