@@ -228,3 +228,21 @@ def test_fresh_project_scores_at_least_2_in_every_section_after_make_all(tmp_pat
     after = score_repo(root)
     assert all(total >= 2 for total in totals(after).values()), format_score(after, "text")
     assert after.final > before.final
+
+
+def test_cli_score(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "score", "--format", "json", str(root)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["final"] == score_repo(root).final
+    missing = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "score", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert missing.returncode == 2 and missing.stderr.startswith("error:")
