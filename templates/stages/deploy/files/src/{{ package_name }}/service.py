@@ -218,7 +218,7 @@ def create_app(
     app.add_exception_handler(Exception, _internal_error_response)
     batch_model = predictor.batch_model
 
-    @app.post("/predict", response_model=PredictResponse)
+    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
     def predict(request: batch_model) -> PredictResponse | JSONResponse:  # type: ignore[valid-type]
         """Predict for one or more rows of raw features."""
         try:
@@ -247,3 +247,11 @@ def create_app(
 
     app.state.predictor = predictor
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory for `uvicorn --factory` and multi-worker serving: config from $MLPIPE_CONFIG
+    or ./config.yaml (see config.load_config)."""
+    from .config import load_config
+
+    return create_app(load_config())

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import ENV_VAR, Config
 from ..errors import DataError
 
 ORDER = 40
@@ -44,13 +44,20 @@ def serve(cfg: Config, argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=cfg.serving.port)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
+    import os
+
     import uvicorn
 
     from ..service import create_app
 
-    app = create_app(cfg)
-    log.info("serving model %s on http://%s:%d (docs: /docs)", app.version, args.host, args.port)
-    uvicorn.run(app, host=args.host, port=args.port, workers=args.workers, log_level="info")
+    log.info("serving on http://%s:%d (docs: /docs)", args.host, args.port)
+    if args.workers > 1:  # each worker process builds its own app from the same config file
+        if cfg.source is not None:
+            os.environ[ENV_VAR] = str(cfg.source)
+        factory = f"{__package__.rsplit('.', 1)[0]}.service:create_app_from_env"
+        uvicorn.run(factory, factory=True, host=args.host, port=args.port, workers=args.workers)
+        return 0
+    uvicorn.run(create_app(cfg), host=args.host, port=args.port, log_level="info")
     return 0
 
 
