@@ -226,7 +226,8 @@ def _formulation_section(ev: Evidence, heading: str) -> str:
 
 
 _PLACEHOLDER = re.compile(
-    r"\bTODO\b|\bTBD\b|\{\{|<[^>]*>|\?\?\?|not answered|unknown|not (?:specified|chosen|decided)", re.I
+    r"\bTODO\b|\bTBD\b|\{\{|<[^>]*>|\?\?\?|not answered|unknown|not (?:specified|chosen|decided)|none named",
+    re.I,
 )
 
 
@@ -293,7 +294,7 @@ def d4(ev: Evidence) -> Verdict:
 def d5(ev: Evidence) -> Verdict:
     attested = (
         "docs/formulation.md states privacy controls"
-        if _filled(_formulation_section(ev, "features"), "privacy")
+        if _filled(_formulation_section(ev, "features"), r"(?:privacy|\bpii\b)")
         else None
     )
     scan = ev.readiness_check([], r"\bpii\b|privacy")

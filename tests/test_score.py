@@ -102,6 +102,10 @@ def test_static_evidence_before_the_pipeline_ran(tmp_path: Path) -> None:
     assert tests["D6"].score == 0.5 and tests["D6"].how.startswith("static")
     assert tests["D7"].score == 1.0  # tests of the feature module, run by `make test` in CI
     assert tests["M1"].score == 0.5
+    assert (tests["D5"].score, tests["D5"].evidence) == (
+        0.5,
+        ("docs/formulation.md states privacy controls",),
+    )
     assert tests["M5"].score == 0.0  # no report yet: a gate that never ran proves nothing
     assert tests["Mo2"].score == 0.0
 
