@@ -177,3 +177,23 @@ def test_summary_review_returns_the_chosen_action(pipe: PipeInput) -> None:
     assert asker.review(rows, ["advice"]) == Review("generate")
     pipe.send_text(DOWN + ENTER + DOWN + ENTER)
     assert asker.review(rows, []) == Review("edit", "b")
+
+
+def test_the_terminal_shows_intro_help_lines_summary_and_advice(pipe: PipeInput) -> None:
+    import io
+
+    from prompt_toolkit.output.plain_text import PlainTextOutput
+
+    screen = io.StringIO()
+    pipe.send_text(script({"current_solution": "rules"}) + ENTER)
+    asker = QuestionaryAsker(input=pipe, output=PlainTextOutput(screen))
+    collect_answers(QUESTIONS, given={}, interactive=True, env=make_environment(), asker=asker)
+    shown = screen.getvalue().replace("\r\n", "\n")
+    assert shown.count("Ctrl-C stops at any time and writes nothing") == 1
+    for question in (BY_NAME["task_type"], BY_NAME["serving"], BY_NAME["stages"]):
+        help_at = shown.index(question.help)
+        assert shown.index(question.prompt, help_at) > help_at  # each help line sits above its prompt
+    assert BY_NAME["latency_budget_ms"].prompt not in shown  # batch serving: no latency question
+    summary = shown.split("Your formulation:")[1]
+    assert "  task_type " in summary and "binary_classification" in summary
+    assert "ship the heuristic first" in summary.split("Advice (you may go ahead anyway):")[1]
