@@ -185,9 +185,16 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 def _validation_response(_: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    details = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
-    ]
+    details = []
+    for error in errors:
+        if error.get("type") == "json_invalid":  # loc is ("body", <character position>)
+            position = error.get("loc", ("body", "?"))[-1]
+            details.append(
+                {"field": "body", "message": f"not valid JSON (at character {position})"}
+            )
+        else:
+            field = _field_name(tuple(error.get("loc", ())))
+            details.append({"field": field, "message": error.get("msg", "")})
     message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
     return JSONResponse(
         status_code=422,

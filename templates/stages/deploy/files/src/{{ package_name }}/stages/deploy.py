@@ -50,14 +50,16 @@ def serve(cfg: Config, argv: list[str]) -> int:
 
     from ..service import create_app
 
-    log.info("serving on http://%s:%d (docs: /docs)", args.host, args.port)
     if args.workers > 1:  # each worker process builds its own app from the same config file
         if cfg.source is not None:
             os.environ[ENV_VAR] = str(cfg.source)
         factory = f"{__package__.rsplit('.', 1)[0]}.service:create_app_from_env"
+        log.info("serving on http://%s:%d (docs: /docs)", args.host, args.port)
         uvicorn.run(factory, factory=True, host=args.host, port=args.port, workers=args.workers)
         return 0
-    uvicorn.run(create_app(cfg), host=args.host, port=args.port, log_level="info")
+    app = create_app(cfg)  # loads the model: a missing artefact fails here, before listening
+    log.info("serving model %s on http://%s:%d (docs: /docs)", app.version, args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
