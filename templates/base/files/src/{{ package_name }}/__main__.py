@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             known = ["all", *commands]
             close = difflib.get_close_matches(command, known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise UnknownCommand(f"unknown command '{command}'{hint} (commands: {', '.join(known)})")
+            raise UnknownCommand(
+                f"unknown command '{command}'{hint} (commands: {', '.join(known)})"
+            )
         config = load_config(config_path)
         if command == "all":
             return run_all(config, stages)

@@ -36,9 +36,21 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 METRICS: dict[str, tuple[str, ...]] = {
     "binary_classification": (
-        "roc_auc", "average_precision", "f1", "accuracy", "balanced_accuracy", "log_loss", "brier",
+        "roc_auc",
+        "average_precision",
+        "f1",
+        "accuracy",
+        "balanced_accuracy",
+        "log_loss",
+        "brier",
     ),
-    "multiclass_classification": ("f1_macro", "f1_weighted", "accuracy", "balanced_accuracy", "log_loss"),
+    "multiclass_classification": (
+        "f1_macro",
+        "f1_weighted",
+        "accuracy",
+        "balanced_accuracy",
+        "log_loss",
+    ),
     "text_classification": ("f1_macro", "f1_weighted", "accuracy", "balanced_accuracy", "log_loss"),
     "regression": ("mae", "rmse", "r2", "median_ae"),
 }
@@ -237,7 +249,9 @@ def config_from_dict(raw: Any, root: Path, source: Path | None = None) -> Config
     return config
 
 
-def _reject_unknown(raw: dict[str, Any], known: typing.Iterable[str], where: str, prefix: str) -> None:
+def _reject_unknown(
+    raw: dict[str, Any], known: typing.Iterable[str], where: str, prefix: str
+) -> None:
     known = list(known)
     for key in raw:
         if key not in known:
@@ -260,12 +274,10 @@ def _build_section(kind: type, raw: Any, where: str, name: str) -> Any:
             values[spec.name] = _coerce(raw[spec.name], hints[spec.name], where, key)
         elif spec.default is MISSING and spec.default_factory is MISSING:  # pragma: no cover
             raise ConfigError(f"{where}: missing key '{key}'")
-        if key in CHOICES and values.get(spec.name) is not None:
-            if values[spec.name] not in CHOICES[key]:
-                options = ", ".join(CHOICES[key])
-                raise ConfigError(
-                    f"{where}: '{key}' is {values[spec.name]!r}; expected one of: {options}"
-                )
+        chosen = values.get(spec.name)
+        if key in CHOICES and chosen is not None and chosen not in CHOICES[key]:
+            options = ", ".join(CHOICES[key])
+            raise ConfigError(f"{where}: '{key}' is {chosen!r}; expected one of: {options}")
     return kind(**values)
 
 
@@ -317,11 +329,16 @@ def _strip_optional(hint: Any) -> Any:
 
 def _check_consistency(config: Config, where: str) -> None:
     split, task, data = config.split, config.task, config.data
-    for key, share in (("split.test_size", split.test_size), ("split.serving_size", split.serving_size)):
+    for key, share in (
+        ("split.test_size", split.test_size),
+        ("split.serving_size", split.serving_size),
+    ):
         if not 0 < share < 1:
             raise ConfigError(f"{where}: '{key}' must be between 0 and 1, got {share}")
     if split.test_size + split.serving_size >= 0.9:
-        raise ConfigError(f"{where}: 'split.test_size' + 'split.serving_size' leave too little to train")
+        raise ConfigError(
+            f"{where}: 'split.test_size' + 'split.serving_size' leave too little to train"
+        )
     if split.method == "time" and not split.time_column:
         raise ConfigError(f"{where}: 'split.time_column' is required when split.method is time")
     if split.method == "group" and not split.group_column:
@@ -342,6 +359,8 @@ def _check_consistency(config: Config, where: str) -> None:
         )
     monitor = config.monitor
     if not 0 < monitor.psi_warn < monitor.psi_alert:
-        raise ConfigError(f"{where}: 'monitor.psi_warn' must be above 0 and below 'monitor.psi_alert'")
+        raise ConfigError(
+            f"{where}: 'monitor.psi_warn' must be above 0 and below 'monitor.psi_alert'"
+        )
     if config.evaluate.bootstrap < 0:
         raise ConfigError(f"{where}: 'evaluate.bootstrap' must be 0 or more")

@@ -49,7 +49,9 @@ def infer_positive_class(config: Config, labels: pd.Series) -> Any:
         for value in values:
             if str(value) == str(wanted):
                 return value
-        raise ConfigError(f"task.positive_class {wanted!r} is not a value of '{config.task.target}'")
+        raise ConfigError(
+            f"task.positive_class {wanted!r} is not a value of '{config.task.target}'"
+        )
     for candidate in (1, True, "1", "yes", "Yes", "true", "True", "positive"):
         for value in values:
             if type(value) is type(candidate) and value == candidate:
@@ -58,7 +60,9 @@ def infer_positive_class(config: Config, labels: pd.Series) -> Any:
     return counts.index[-1]
 
 
-def expected_cost(y_true: Any, y_pred: Any, *, pos_label: Any, cost_fp: float, cost_fn: float) -> float:
+def expected_cost(
+    y_true: Any, y_pred: Any, *, pos_label: Any, cost_fp: float, cost_fn: float
+) -> float:
     """Average cost per decision: cost_fp per false positive, cost_fn per false negative."""
     truth = np.asarray(y_true) == pos_label
     said = np.asarray(y_pred) == pos_label
@@ -119,7 +123,9 @@ def build_preprocessor(features: list[Feature]) -> ColumnTransformer:
         )
     for name in text:
         vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-        parts.append((f"text_{name}", make_pipeline(FunctionTransformer(_as_text), vectorizer), [name]))
+        parts.append(
+            (f"text_{name}", make_pipeline(FunctionTransformer(_as_text), vectorizer), [name])
+        )
     if not parts:
         raise ConfigError("no feature columns left: check features.forbidden and features.drop")
     return ColumnTransformer(parts, remainder="drop")
@@ -174,7 +180,9 @@ def decision_threshold(estimator: Any) -> float | None:
 class CostThresholdClassifier(ClassifierMixin, BaseEstimator):
     """Fallback for old scikit-learn: a cost-minimising threshold from cross-validated probabilities."""
 
-    def __init__(self, estimator: Any, positive: Any = 1, cost_fp: float = 1.0, cost_fn: float = 1.0):
+    def __init__(
+        self, estimator: Any, positive: Any = 1, cost_fp: float = 1.0, cost_fn: float = 1.0
+    ):
         self.estimator = estimator
         self.positive = positive
         self.cost_fp = cost_fp
@@ -333,7 +341,13 @@ class OneFeatureRule(_RuleClassifier):
         table = column.astype(str).groupby(y).value_counts().rename("n").reset_index()
         table.columns = ["label", "value", "n"]
         majority = table.sort_values("n", ascending=False).drop_duplicates("value")
-        return [{"kind": "lookup", "feature": name, "map": dict(zip(majority.value, majority.label))}]
+        return [
+            {
+                "kind": "lookup",
+                "feature": name,
+                "map": dict(zip(majority.value, majority.label, strict=False)),
+            }
+        ]
 
     def _apply(self, rule: dict[str, Any], column: pd.Series) -> np.ndarray:
         kind = rule["kind"]
@@ -393,8 +407,12 @@ class KeywordRule(_RuleClassifier):
         docs = [self._tokens(t) for t in X[self.text_column]]
         self.keywords_: dict[Any, list[str]] = {}
         for label in self.classes_:
-            inside = Counter(t for d, lab in zip(docs, labels) if lab == label for t in d)
-            outside = Counter(t for d, lab in zip(docs, labels) if lab != label for t in d)
+            inside = Counter(
+                t for d, lab in zip(docs, labels, strict=False) if lab == label for t in d
+            )
+            outside = Counter(
+                t for d, lab in zip(docs, labels, strict=False) if lab != label for t in d
+            )
             n_in = max(int(np.sum(labels == label)), 1)
             n_out = max(len(labels) - n_in, 1)
             # Words much more common inside the class than outside it (difference of document shares).
@@ -412,7 +430,9 @@ class KeywordRule(_RuleClassifier):
         out = []
         for text in X[self.text_column]:
             tokens = self._tokens(text)
-            hits = {label: len(tokens.intersection(words)) for label, words in self.keywords_.items()}
+            hits = {
+                label: len(tokens.intersection(words)) for label, words in self.keywords_.items()
+            }
             best = max(hits.values()) if hits else 0
             winners = [label for label, n in hits.items() if n == best]
             out.append(winners[0] if best > 0 and len(winners) == 1 else self.default_)

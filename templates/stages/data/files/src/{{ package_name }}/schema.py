@@ -152,12 +152,18 @@ def describe_failures(cases: pd.DataFrame, schema_name: str | None = None) -> st
             messages.append(f"column '{failures[0]}' is missing")
             continue
         whole = len(failures) == 1 and isinstance(failures[0], (bool, np.bool_))
-        if column is None or (isinstance(column, float) and np.isnan(column)) or column == schema_name:
+        if (
+            column is None
+            or (isinstance(column, float) and np.isnan(column))
+            or column == schema_name
+        ):
             messages.append(f"the data as a whole fails '{check}'")
         elif whole:
             messages.append(f"column '{column}' fails '{check}'")
         else:
             shown = ", ".join(repr(v) for v in failures[:3])
-            messages.append(f"column '{column}' fails '{check}' in {len(rows)} row(s) (e.g. {shown})")
+            messages.append(
+                f"column '{column}' fails '{check}' in {len(rows)} row(s) (e.g. {shown})"
+            )
     extra = f"; and {len(messages) - 3} more problem(s)" if len(messages) > 3 else ""
     return "; ".join(messages[:3]) + extra

@@ -101,7 +101,9 @@ def _by_group(config: Config, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     groups = frame[column].astype(str)
     unique = np.array(sorted(groups.unique()))
     if len(unique) < 3:
-        raise DataError(f"column '{column}': a group split needs at least 3 groups, found {len(unique)}")
+        raise DataError(
+            f"column '{column}': a group split needs at least 3 groups, found {len(unique)}"
+        )
     rng = np.random.default_rng(config.split.seed)
     rng.shuffle(unique)
     sizes = groups.value_counts()
@@ -147,7 +149,7 @@ def leakage_problems(config: Config, parts: dict[str, pd.DataFrame]) -> list[str
                     problems.append(f"{len(shared)} {label} value(s) in both {first} and {second}")
     if config.split.method == "time" and config.split.time_column:
         column = config.split.time_column
-        for earlier, later in zip(names, names[1:]):
+        for earlier, later in zip(names, names[1:], strict=False):
             if parts[earlier][column].max() >= parts[later][column].min():
                 problems.append(f"time order broken: {earlier} reaches into {later} ('{column}')")
     return problems

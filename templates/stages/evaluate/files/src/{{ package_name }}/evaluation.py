@@ -167,7 +167,9 @@ def slice_floor(result: Evaluation) -> float | None:
         return None
     metric = result.metric
     if metric.bounded:
-        return threshold - SLICE_TOLERANCE if metric.greater_is_better else threshold + SLICE_TOLERANCE
+        return (
+            threshold - SLICE_TOLERANCE if metric.greater_is_better else threshold + SLICE_TOLERANCE
+        )
     factor = 1 - SLICE_TOLERANCE if metric.greater_is_better else 1 + SLICE_TOLERANCE
     return threshold * factor
 
@@ -194,8 +196,14 @@ def slice_metrics(result: Evaluation) -> list[dict[str, Any]]:
             else:
                 status = "pass" if meets(result.metric, metric, floor) else "fail"
             rows.append(
-                {"column": column, "value": value, "n": n, "metric": metric, "floor": floor,
-                 "status": status}
+                {
+                    "column": column,
+                    "value": value,
+                    "n": n,
+                    "metric": metric,
+                    "floor": floor,
+                    "status": status,
+                }
             )
     return rows
 
@@ -214,8 +222,13 @@ def run_checks(result: Evaluation, predictors: dict[str, Any]) -> list[Check]:
         check_slices(result),
         check_calibration(result),
         check_cost_threshold(result),
-        Check("R12", "No training/serving skew", "skipped", False,
-              detail="checked by the deploy stage (reports/skew.json)"),
+        Check(
+            "R12",
+            "No training/serving skew",
+            "skipped",
+            False,
+            detail="checked by the deploy stage (reports/skew.json)",
+        ),
         check_numerics(result),
         check_reproducible(result, predictors["model"]),
         check_perturbation(result, predictors["model"]),
@@ -231,8 +244,12 @@ def check_artifacts_match(result: Evaluation) -> Check:
     actual = fingerprint(result.test)
     ok = expected is None or expected == actual
     return Check(
-        "R0", "Model was trained on the current data split", "pass" if ok else "fail", True,
-        value=actual, threshold=expected,
+        "R0",
+        "Model was trained on the current data split",
+        "pass" if ok else "fail",
+        True,
+        value=actual,
+        threshold=expected,
         detail="" if ok else "data/processed changed after training: run `make train` again",
     )
 
@@ -248,7 +265,9 @@ def check_data_valid(result: Evaluation) -> Check:
             validate(config, load_split(config, name), where=f"{name} split", whole=False)
     except DataError as err:
         return Check("R1", "Data validated against the schema", "fail", True, detail=str(err))
-    return Check("R1", "Data validated against the schema", "pass", True, value="train, test, serving")
+    return Check(
+        "R1", "Data validated against the schema", "pass", True, value="train, test, serving"
+    )
 
 
 def check_no_leakage(result: Evaluation) -> Check:
@@ -259,8 +278,13 @@ def check_no_leakage(result: Evaluation) -> Check:
     parts = {name: load_split(config, name) for name in ("train", "test", "serving")}
     problems = leakage_problems(config, parts)
     return Check(
-        "R2", "No leakage between train, test and serving", "fail" if problems else "pass", True,
-        value=len(problems), threshold=0, detail="; ".join(problems),
+        "R2",
+        "No leakage between train, test and serving",
+        "fail" if problems else "pass",
+        True,
+        value=len(problems),
+        threshold=0,
+        detail="; ".join(problems),
     )
 
 
@@ -268,8 +292,13 @@ def check_forbidden(result: Evaluation) -> Check:
     used = {str(f["name"]) for f in result.meta["features"]}
     clash = sorted(used & set(result.config.features.forbidden))
     return Check(
-        "R3", "Forbidden features absent from the model", "fail" if clash else "pass", True,
-        value=clash, threshold=[], detail=", ".join(clash),
+        "R3",
+        "Forbidden features absent from the model",
+        "fail" if clash else "pass",
+        True,
+        value=clash,
+        threshold=[],
+        detail=", ".join(clash),
     )
 
 
@@ -295,8 +324,12 @@ def check_baselines(result: Evaluation) -> list[Check]:
         status = "pass" if meets(result.metric, value, need) else "fail"
         checks.append(
             Check(
-                ident, f"Beats the {baseline} baseline by baseline_margin", status, True,
-                value=value, threshold=need,
+                ident,
+                f"Beats the {baseline} baseline by baseline_margin",
+                status,
+                True,
+                value=value,
+                threshold=need,
                 detail=f"{baseline}: {reference:.4f} ({result.descriptions.get(baseline, '')})",
             )
         )
@@ -305,8 +338,12 @@ def check_baselines(result: Evaluation) -> list[Check]:
         better = difference[0] > 0 if result.metric.greater_is_better else difference[1] < 0
         checks.append(
             Check(
-                "R5c", f"Paired bootstrap CI vs the {result.ci['baseline']} baseline excludes 0",
-                "pass" if better else "warn", False, value=difference, threshold=0,
+                "R5c",
+                f"Paired bootstrap CI vs the {result.ci['baseline']} baseline excludes 0",
+                "pass" if better else "warn",
+                False,
+                value=difference,
+                threshold=0,
                 detail="" if better else "the test set is too small to be sure the model is better",
             )
         )
@@ -323,12 +360,20 @@ def check_slices(result: Evaluation) -> Check:
     if missing:
         return Check("R8", name, "fail", True, value=missing, detail="slice column(s) missing")
     if floor is None:
-        return Check("R8", name, "skipped", False, detail="no ready_threshold: slices only reported")
+        return Check(
+            "R8", name, "skipped", False, detail="no ready_threshold: slices only reported"
+        )
     worst = [s["metric"] for s in result.slices if s["status"] in ("pass", "fail")]
     value = (min(worst) if result.metric.greater_is_better else max(worst)) if worst else None
     return Check(
-        "R8", name, "fail" if failing else "pass", True, value=value, threshold=floor,
-        detail=", ".join(failing) or f"slices with n < {result.config.evaluate.slice_min_n} reported only",
+        "R8",
+        name,
+        "fail" if failing else "pass",
+        True,
+        value=value,
+        threshold=floor,
+        detail=", ".join(failing)
+        or f"slices with n < {result.config.evaluate.slice_min_n} reported only",
     )
 
 
@@ -356,7 +401,12 @@ def check_calibration(result: Evaluation) -> Check:
     if status == "pass" and ece > 0.1:
         status = "warn"
     return Check(
-        "R10", name, status, True, value=value, threshold=limit,
+        "R10",
+        name,
+        status,
+        True,
+        value=value,
+        threshold=limit,
         detail=f"{metric}; expected calibration error (10 bins) {ece:.3f}",
     )
 
@@ -385,7 +435,9 @@ def check_cost_threshold(result: Evaluation) -> Check:
     name = "Decision threshold from error costs beats the heuristic's expected cost"
     if result.config.task.type != "binary_classification":
         return Check("R11", name, "skipped", False, detail="binary classification only")
-    costs = {n: compute("expected_cost", result.y, result.outputs[n], result.meta) for n in PREDICTORS}
+    costs = {
+        n: compute("expected_cost", result.y, result.outputs[n], result.meta) for n in PREDICTORS
+    }
     limit = min(costs["heuristic"], costs["dummy"])
     status = "pass" if costs["model"] <= limit else "fail"
     threshold = result.meta.get("threshold")
@@ -412,8 +464,13 @@ def check_numerics(result: Evaluation) -> Check:
             if worst > 1e-6:
                 problems.append(f"probabilities sum to 1 +/- {worst:.2g}")
     return Check(
-        "R13", "Outputs numerically sane", "fail" if problems else "pass", True,
-        value=len(problems), threshold=0, detail="; ".join(problems),
+        "R13",
+        "Outputs numerically sane",
+        "fail" if problems else "pass",
+        True,
+        value=len(problems),
+        threshold=0,
+        detail="; ".join(problems),
     )
 
 
@@ -425,13 +482,18 @@ def check_reproducible(result: Evaluation, model: Any) -> Check:
 
     train = load_split(result.config, "train")
     again = clone(model).fit(feature_frame(result.meta, train), train[result.config.task.target])
-    value = compute(result.metric.name, result.y, predict_frame(again, result.meta, result.test),
-                    result.meta)
+    value = compute(
+        result.metric.name, result.y, predict_frame(again, result.meta, result.test), result.meta
+    )
     delta = abs(value - result.primary["model"])
     status = "pass" if delta <= 1e-6 else ("warn" if delta <= 0.005 else "fail")
     return Check(
-        "R14", "Retraining with the same data and seed reproduces the metric",
-        "warn" if status == "fail" else status, False, value=delta, threshold=1e-6,
+        "R14",
+        "Retraining with the same data and seed reproduces the metric",
+        "warn" if status == "fail" else status,
+        False,
+        value=delta,
+        threshold=1e-6,
     )
 
 
@@ -455,8 +517,15 @@ def check_perturbation(result: Evaluation, model: Any) -> Check:
         limit, what = 0.01, "mean change in prediction / std(target)"
     else:
         value, limit, what = float(np.mean(before != after)), 0.01, "share of changed labels"
-    return Check("R16", name, "pass" if value <= limit else "warn", False, value=value,
-                 threshold=limit, detail=what)
+    return Check(
+        "R16",
+        name,
+        "pass" if value <= limit else "warn",
+        False,
+        value=value,
+        threshold=limit,
+        detail=what,
+    )
 
 
 def check_documents(result: Evaluation) -> Check:
@@ -472,7 +541,18 @@ def check_documents(result: Evaluation) -> Check:
     if not formulation:
         detail += "; docs/formulation.md is missing (write down the problem formulation)"
     if missing:
-        return Check("R17", "Model card, formulation and monitoring reference present", "fail", True,
-                     value=missing, detail="missing: " + ", ".join(missing) + "; run `make train`")
-    return Check("R17", "Model card, formulation and monitoring reference present",
-                 "pass" if formulation else "warn", True, detail=detail)
+        return Check(
+            "R17",
+            "Model card, formulation and monitoring reference present",
+            "fail",
+            True,
+            value=missing,
+            detail="missing: " + ", ".join(missing) + "; run `make train`",
+        )
+    return Check(
+        "R17",
+        "Model card, formulation and monitoring reference present",
+        "pass" if formulation else "warn",
+        True,
+        detail=detail,
+    )

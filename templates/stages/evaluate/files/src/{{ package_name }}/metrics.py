@@ -193,11 +193,23 @@ METRICS: dict[str, Metric] = {
 
 REPORTED: dict[str, tuple[str, ...]] = {
     "binary_classification": (
-        "roc_auc", "average_precision", "f1", "precision", "recall", "accuracy",
-        "balanced_accuracy", "log_loss", "brier", "expected_cost",
+        "roc_auc",
+        "average_precision",
+        "f1",
+        "precision",
+        "recall",
+        "accuracy",
+        "balanced_accuracy",
+        "log_loss",
+        "brier",
+        "expected_cost",
     ),
     "multiclass_classification": (
-        "f1_macro", "f1_weighted", "accuracy", "balanced_accuracy", "log_loss",
+        "f1_macro",
+        "f1_weighted",
+        "accuracy",
+        "balanced_accuracy",
+        "log_loss",
     ),
     "text_classification": ("f1_macro", "f1_weighted", "accuracy", "balanced_accuracy", "log_loss"),
     "regression": ("mae", "rmse", "median_ae", "r2", "bias"),
@@ -211,7 +223,9 @@ def compute(name: str, y: Any, out: pd.DataFrame | Frame, meta: dict[str, Any]) 
     return METRICS[name].func(truth, as_columns(out, task), meta)
 
 
-def compute_all(task: str, y: Any, out: pd.DataFrame | Frame, meta: dict[str, Any]) -> dict[str, float]:
+def compute_all(
+    task: str, y: Any, out: pd.DataFrame | Frame, meta: dict[str, Any]
+) -> dict[str, float]:
     columns = as_columns(out, task)
     return {name: compute(name, y, columns, meta) for name in REPORTED[task]}
 
@@ -219,7 +233,9 @@ def compute_all(task: str, y: Any, out: pd.DataFrame | Frame, meta: dict[str, An
 def required_to_beat(metric: Metric, baseline: float, margin: float) -> float:
     """The value a model needs to beat `baseline` by `margin` (absolute in [0, 1], else relative)."""
     if metric.greater_is_better:
-        return baseline + margin if metric.bounded or metric.name == "r2" else baseline * (1 + margin)
+        return (
+            baseline + margin if metric.bounded or metric.name == "r2" else baseline * (1 + margin)
+        )
     return baseline - margin if metric.bounded else baseline * (1 - margin)
 
 

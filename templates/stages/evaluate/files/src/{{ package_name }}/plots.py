@@ -31,11 +31,18 @@ def write_figures(result: Evaluation, folder: Path) -> list[Path]:
     if task == "regression":
         paths = [_predicted_vs_actual(result, folder), _residuals(result, folder)]
     elif task == "binary_classification":
-        paths = [_roc_binary(result, folder), _pr_binary(result, folder),
-                 _calibration(result, folder), _confusion(result, folder)]
+        paths = [
+            _roc_binary(result, folder),
+            _pr_binary(result, folder),
+            _calibration(result, folder),
+            _confusion(result, folder),
+        ]
     else:
-        paths = [_roc_multiclass(result, folder), _calibration(result, folder),
-                 _confusion(result, folder)]
+        paths = [
+            _roc_multiclass(result, folder),
+            _calibration(result, folder),
+            _confusion(result, folder),
+        ]
     if result.slices:
         paths.append(_slices(result, folder))
     return paths
@@ -147,8 +154,10 @@ def _confusion(result: Evaluation, folder: Path) -> Path:
 def _predicted_vs_actual(result: Evaluation, folder: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 5))
     PredictionErrorDisplay.from_predictions(
-        result.y.astype(float), result.outputs["model"]["prediction"].to_numpy(dtype=float),
-        kind="actual_vs_predicted", ax=ax,
+        result.y.astype(float),
+        result.outputs["model"]["prediction"].to_numpy(dtype=float),
+        kind="actual_vs_predicted",
+        ax=ax,
     )
     ax.set_title("Predicted vs actual on the test split")
     return _save(fig, folder / "predicted_vs_actual.png")
@@ -157,8 +166,10 @@ def _predicted_vs_actual(result: Evaluation, folder: Path) -> Path:
 def _residuals(result: Evaluation, folder: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 5))
     PredictionErrorDisplay.from_predictions(
-        result.y.astype(float), result.outputs["model"]["prediction"].to_numpy(dtype=float),
-        kind="residual_vs_predicted", ax=ax,
+        result.y.astype(float),
+        result.outputs["model"]["prediction"].to_numpy(dtype=float),
+        kind="residual_vs_predicted",
+        ax=ax,
     )
     ax.set_title("Residuals vs predicted on the test split")
     return _save(fig, folder / "residuals.png")

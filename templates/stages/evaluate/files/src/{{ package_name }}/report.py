@@ -3,7 +3,7 @@ people) and reports/model_card.md (Mitchell et al.'s sections, filled from confi
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ def readiness(result: Evaluation) -> dict[str, Any]:
     cfg = result.config.evaluate
     return {
         "ready": result.ready,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_version": result.meta.get("model_version"),
         "task_type": result.config.task.type,
         "primary_metric": {
@@ -39,7 +39,10 @@ def readiness(result: Evaluation) -> dict[str, Any]:
             "ci95": result.ci.get("model"),
             "ready_threshold": cfg.ready_threshold,
             "baseline_margin": cfg.baseline_margin,
-            "baselines": {"dummy": result.primary["dummy"], "heuristic": result.primary["heuristic"]},
+            "baselines": {
+                "dummy": result.primary["dummy"],
+                "heuristic": result.primary["heuristic"],
+            },
         },
         "test_rows": len(result.test),
         "metrics": result.metrics,
@@ -72,7 +75,9 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for check in result.checks:
-        mark = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}.get(check.status, check.status)
+        mark = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}.get(
+            check.status, check.status
+        )
         name = check.name + (f" — {check.detail}" if check.detail else "")
         lines.append(
             f"| {check.id} | {name} | {fmt(check.value)} | {fmt(check.threshold)} | {mark} | "
@@ -93,8 +98,13 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
             f" false negative {cfg.evaluate.cost_fn})"
         )
     if result.slices:
-        lines += ["", "## Slices", "", f"| slice | n | {metric.label} | floor | status |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Slices",
+            "",
+            f"| slice | n | {metric.label} | floor | status |",
+            "|---|---|---|---|---|",
+        ]
         for s in result.slices:
             lines.append(
                 f"| {s['column']} = {s['value']} | {s['n']} | {fmt(s.get('metric'))} | "
@@ -117,16 +127,20 @@ def _errors_section(result: Evaluation) -> list[str]:
     if cfg.task.type == "regression":
         error = (out["prediction"] - truth.astype(float)).abs()
         worst = error.sort_values(ascending=False).head(5).index
-        rows = [f"| {ids[i]} | {fmt(float(truth[i]))} | {fmt(float(out['prediction'][i]))} |"
-                for i in worst]
+        rows = [
+            f"| {ids[i]} | {fmt(float(truth[i]))} | {fmt(float(out['prediction'][i]))} |"
+            for i in worst
+        ]
         header = ["| row | actual | predicted |", "|---|---|---|"]
     else:
         proba_columns = [c for c in out.columns if c.startswith("proba_")] or ["score"]
         confidence = out[proba_columns].max(axis=1)
         wrong = out["prediction"].astype(str) != truth.astype(str)
         worst = confidence[wrong].sort_values(ascending=False).head(5).index
-        rows = [f"| {ids[i]} | {truth[i]} | {out['prediction'][i]} | {fmt(float(confidence[i]))} |"
-                for i in worst]
+        rows = [
+            f"| {ids[i]} | {truth[i]} | {out['prediction'][i]} | {fmt(float(confidence[i]))} |"
+            for i in worst
+        ]
         header = ["| row | actual | predicted | confidence |", "|---|---|---|---|"]
     if not rows:
         return []
@@ -138,7 +152,9 @@ def model_card(result: Evaluation) -> str:
     metric = result.metric
     ci = result.ci.get("model")
     features = meta["features"]
-    kinds = {k: sum(1 for f in features if f["kind"] == k) for k in ("numeric", "categorical", "text")}
+    kinds = {
+        k: sum(1 for f in features if f["kind"] == k) for k in ("numeric", "categorical", "text")
+    }
     failing = [c for c in result.checks if c.status in ("fail", "warn")]
     lines = [
         f"# Model card: {cfg.project.name}",
@@ -157,7 +173,11 @@ def model_card(result: Evaluation) -> str:
         "",
         f"- Goal: {cfg.project.goal or 'see docs/formulation.md'}.",
         f"- Serving: {cfg.serving.mode}"
-        + (f", latency budget {cfg.serving.latency_budget_ms:g} ms" if cfg.serving.mode != "batch" else "")
+        + (
+            f", latency budget {cfg.serving.latency_budget_ms:g} ms"
+            if cfg.serving.mode != "batch"
+            else ""
+        )
         + ".",
         "- Not for uses outside the population the training data describes; see docs/formulation.md.",
         "",
@@ -168,8 +188,11 @@ def model_card(result: Evaluation) -> str:
         "## Metrics",
         "",
         f"- Primary: {metric.label}; ready when "
-        + (f"{'≥' if metric.greater_is_better else '≤'} {cfg.evaluate.ready_threshold}"
-           if cfg.evaluate.ready_threshold is not None else "no absolute threshold is set")
+        + (
+            f"{'≥' if metric.greater_is_better else '≤'} {cfg.evaluate.ready_threshold}"
+            if cfg.evaluate.ready_threshold is not None
+            else "no absolute threshold is set"
+        )
         + f" and better than both baselines by {cfg.evaluate.baseline_margin}"
         + (" (absolute)." if metric.bounded else " (relative)."),
         f"- Secondary: {', '.join(METRICS[m].label for m in result.metrics['model'] if m != metric.name)}.",
@@ -191,7 +214,8 @@ def model_card(result: Evaluation) -> str:
         f"| predictor | {metric.label} |",
         "|---|---|",
         f"| model | {fmt(result.primary['model'])}"
-        + (f" (95% CI {fmt(ci[0])} – {fmt(ci[1])})" if ci else "") + " |",
+        + (f" (95% CI {fmt(ci[0])} – {fmt(ci[1])})" if ci else "")
+        + " |",
         f"| dummy baseline | {fmt(result.primary['dummy'])} |",
         f"| heuristic baseline | {fmt(result.primary['heuristic'])} |",
         "",
@@ -207,8 +231,10 @@ def model_card(result: Evaluation) -> str:
         "",
     ]
     if failing:
-        lines += [f"- {c.id} {c.name}: {c.status}" + (f" ({c.detail})" if c.detail else "")
-                  for c in failing]
+        lines += [
+            f"- {c.id} {c.name}: {c.status}" + (f" ({c.detail})" if c.detail else "")
+            for c in failing
+        ]
     else:
         lines.append("- Every readiness check passed on this test split.")
     lines.append(

@@ -7,7 +7,7 @@ import argparse
 import logging
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -43,7 +43,9 @@ def run(config: Config, argv: list[str]) -> int:
     features = infer_features(config, train)
     names = [f.name for f in features]
     X, y = train[names], train[target]
-    positive = infer_positive_class(config, y) if config.task.type == "binary_classification" else None
+    positive = (
+        infer_positive_class(config, y) if config.task.type == "binary_classification" else None
+    )
 
     fitted: dict[str, Any] = {}
     for name, estimator in (
@@ -95,7 +97,7 @@ def build_meta(
     from ..artifacts import load_split
     from ..split import fingerprint
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     described = []
     for feature in features:
         entry: dict[str, Any] = {"name": feature.name, "kind": feature.kind}

@@ -35,18 +35,27 @@ def run(config: Config, argv: list[str]) -> int:
     for check in result.checks:
         if check.status == "skipped":
             continue
-        versus = f" ({fmt(check.value)} vs {fmt(check.threshold)})" if check.threshold is not None else ""
+        versus = (
+            f" ({fmt(check.value)} vs {fmt(check.threshold)})"
+            if check.threshold is not None
+            else ""
+        )
         detail = f": {check.detail}" if check.detail and check.status != "pass" else ""
         log.info("  %-4s %-5s %s%s%s", check.id, check.status, check.name, versus, detail)
     primary = result.primary
     log.info(
         "%s: model %s | dummy %s | heuristic %s",
-        result.metric.name, fmt(primary["model"]), fmt(primary["dummy"]), fmt(primary["heuristic"]),
+        result.metric.name,
+        fmt(primary["model"]),
+        fmt(primary["dummy"]),
+        fmt(primary["heuristic"]),
     )
     verdict = "READY" if result.ready else "NOT READY"
     log.info("%s -> %s", verdict, reports / "readiness.json")
     if not result.ready:
-        failed = ", ".join(f"{c.id} {c.name}" for c in result.checks if c.blocking and c.status == "fail")
+        failed = ", ".join(
+            f"{c.id} {c.name}" for c in result.checks if c.blocking and c.status == "fail"
+        )
         log.info("blocking checks failed: %s", failed)
         return 0 if args.no_gate else 1
     return 0
