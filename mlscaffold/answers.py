@@ -185,7 +185,8 @@ class _Interview:
         if given and not ask_anyway:
             self.answers[name] = self.check(question, self.given[name], context)
             return
-        default = self.default(question, context)
+        # editing offers the current answer; otherwise the default derived from earlier answers
+        default = self.answers[name] if ask_anyway else self.default(question, context)
         if self.asker is not None and (
             ask_anyway or self._truthy(question.ask_when, context, question, "ask_when")
         ):

@@ -295,6 +295,17 @@ def test_edit_at_the_summary_re_asks_what_depends_on_the_answer() -> None:
     assert len(asker.summaries) == 2
 
 
+def test_edit_offers_the_current_answer_and_enter_keeps_it() -> None:
+    asker = ScriptedAsker(
+        {"task_type": "regression"}, reviews=[Review("edit", "task_type"), Review("generate")]
+    )
+    answers = interview(asker)
+    edits = [entry for entry in asker.asked if entry[0] == "task_type"]
+    assert edits == [("task_type", "binary_classification"), ("task_type", "regression")]
+    assert asker.names().count("primary_metric") == 1  # unchanged answer: nothing re-asked
+    assert answers["task_type"] == "regression" and answers["primary_metric"] == "mae"
+
+
 def test_edit_that_makes_a_follow_up_relevant_asks_it() -> None:
     asker = EditingAsker("serving", "online", {"latency_budget_ms": "120"})
     answers = interview(asker)
