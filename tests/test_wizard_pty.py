@@ -57,12 +57,13 @@ def choose(question: Question, value: str) -> str:
 
 
 def drive(child: pexpect.spawn, replies: dict[str, str], at_summary: list[str]) -> list[str]:
-    """Answer every prompt by its text: `replies` (keystrokes) by question name, else Enter.
+    """Answer every prompt by its text: `replies` (keystrokes, used once) by question name, else Enter.
 
     A prompt is answered once; its later re-renders are ignored until another prompt shows.
     Returns the names of the questions seen, in order.
     """
     seen: list[str] = []
+    replies = dict(replies)
     summaries = list(at_summary)
     while True:
         index = child.expect([*PATTERNS, re.escape(SUMMARY), pexpect.EOF])
@@ -78,7 +79,7 @@ def drive(child: pexpect.spawn, replies: dict[str, str], at_summary: list[str]) 
         if seen and seen[-1] == name:
             continue
         seen.append(name)
-        child.send(replies.get(name, ENTER))
+        child.send(replies.pop(name, ENTER))
 
 
 def record(dest: Path) -> dict[str, Any]:
