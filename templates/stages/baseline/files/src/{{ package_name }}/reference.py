@@ -339,37 +339,75 @@ def reference_metrics(
     }
 
 
+@dataclass(frozen=True)
+class MetricInputs:
+    """Labels and outputs as arrays, prepared once so a metric can be recomputed on subsets fast."""
+
+    task_type: str
+    classes: list[str]
+    y: np.ndarray  # float labels (regression), 0/1 (binary) or class names
+    pred: np.ndarray  # float predictions (regression), 0/1 (binary) or class names
+    scores: np.ndarray | None  # binary: P(positive); multiclass: one column per class
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def metric_inputs(rows: pd.DataFrame, meta: dict[str, Any], target: str) -> MetricInputs:
+    """The labelled rows of `rows` as MetricInputs."""
+    labelled = rows[rows[target].notna()]
+    task_type = meta["task_type"]
+    if task_type == "regression":
+        return MetricInputs(
+            task_type,
+            [],
+            labelled[target].to_numpy(dtype=float),
+            labelled["prediction"].to_numpy(dtype=float),
+            None,
+        )
+    y_text = labelled[target].map(category_key)
+    classes = [str(c) for c in meta.get("classes") or sorted(y_text.unique())]
+    pred_text = labelled["prediction"].map(category_key)
+    if task_type == "binary_classification":
+        positive = category_key(meta.get("positive_class", classes[-1]))
+        return MetricInputs(
+            task_type,
+            classes,
+            (y_text == positive).to_numpy(dtype=int),
+            (pred_text == positive).to_numpy(dtype=int),
+            labelled["score"].to_numpy(dtype=float),
+        )
+    probas = labelled[[f"proba_{c}" for c in classes]].to_numpy(dtype=float)
+    return MetricInputs(
+        task_type, classes, y_text.to_numpy(dtype=object), pred_text.to_numpy(dtype=object), probas
+    )
+
+
+def metric_value(name: str, data: MetricInputs, index: np.ndarray | None = None) -> float | None:
+    """The metric on `data` (or on the rows picked by `index`); None when undefined."""
+    from sklearn import metrics
+
+    y, pred = (data.y, data.pred) if index is None else (data.y[index], data.pred[index])
+    scores = data.scores if index is None or data.scores is None else data.scores[index]
+    if len(y) == 0:
+        return None
+    try:
+        if data.task_type == "regression":
+            return _regression_metric(name, y, pred)
+        if data.task_type == "binary_classification":
+            return _binary_metric(name, y, scores, pred)
+        if name == "log_loss":
+            return float(metrics.log_loss(y, scores, labels=data.classes))
+        return _label_metric(name, y, pred)
+    except ValueError:
+        return None  # e.g. AUC on a chunk with one class
+
+
 def compute_metric(
     name: str, rows: pd.DataFrame, meta: dict[str, Any], target: str
 ) -> float | None:
     """The metric `name` of the prediction columns against `rows[target]`; None if undefined."""
-    from sklearn import metrics
-
-    labelled = rows[rows[target].notna()]
-    if labelled.empty:
-        return None
-    y = labelled[target]
-    task_type = meta["task_type"]
-    try:
-        if task_type == "regression":
-            return _regression_metric(
-                name, y.to_numpy(dtype=float), labelled["prediction"].to_numpy(dtype=float)
-            )
-        classes = [str(c) for c in meta.get("classes") or sorted(y.map(str).unique())]
-        y_text = y.map(category_key)
-        pred_text = labelled["prediction"].map(category_key)
-        if task_type == "binary_classification":
-            positive = category_key(meta.get("positive_class", classes[-1]))
-            scores = labelled["score"].to_numpy(dtype=float)
-            return _binary_metric(
-                name, (y_text == positive).to_numpy(), scores, (pred_text == positive).to_numpy()
-            )
-        probas = labelled[[f"proba_{c}" for c in classes]].to_numpy(dtype=float)
-        if name == "log_loss":
-            return float(metrics.log_loss(y_text, probas, labels=classes))
-        return _label_metric(name, y_text, pred_text)
-    except ValueError:
-        return None  # e.g. AUC on a chunk with one class
+    return metric_value(name, metric_inputs(rows, meta, target))
 
 
 def _regression_metric(name: str, y: np.ndarray, pred: np.ndarray) -> float | None:
@@ -386,7 +424,9 @@ def _regression_metric(name: str, y: np.ndarray, pred: np.ndarray) -> float | No
     raise ValueError(f"unknown regression metric {name}")
 
 
-def _binary_metric(name: str, y: np.ndarray, scores: np.ndarray, pred: np.ndarray) -> float | None:
+def _binary_metric(
+    name: str, y: np.ndarray, scores: np.ndarray | None, pred: np.ndarray
+) -> float | None:
     from sklearn import metrics
 
     if name == "roc_auc":
@@ -394,15 +434,15 @@ def _binary_metric(name: str, y: np.ndarray, scores: np.ndarray, pred: np.ndarra
     if name == "average_precision":
         return float(metrics.average_precision_score(y, scores))
     if name == "log_loss":
-        return float(metrics.log_loss(y, scores, labels=[False, True]))
+        return float(metrics.log_loss(y, scores, labels=[0, 1]))
     if name == "brier":
         return float(metrics.brier_score_loss(y, scores))
     if name == "f1":
         return float(metrics.f1_score(y, pred, zero_division=0))
-    return _label_metric(name, pd.Series(y), pd.Series(pred))
+    return _label_metric(name, y, pred)
 
 
-def _label_metric(name: str, y: pd.Series, pred: pd.Series) -> float | None:
+def _label_metric(name: str, y: np.ndarray, pred: np.ndarray) -> float | None:
     from sklearn import metrics
 
     if name == "accuracy":

@@ -48,6 +48,8 @@ from .reference import (
     bin_edges,
     category_key,
     compute_metric,
+    metric_inputs,
+    metric_value,
     numeric_shares,
     oov_rate,
     prediction_columns,
@@ -900,13 +902,18 @@ def performance_checks(ctx: Context) -> tuple[list[Check], dict[str, Any]]:
 def _bootstrap_interval(
     name: str, rows: pd.DataFrame, meta: dict[str, Any], target: str, resamples: int = 200
 ) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the metric on this window (seeded)."""
+    import sklearn
+
     rng = np.random.default_rng(SEED)
+    data = metric_inputs(rows, meta, target)
     values = []
-    for _ in range(resamples):
-        sample = rows.iloc[rng.integers(0, len(rows), len(rows))]
-        value = compute_metric(name, sample, meta, target)
-        if value is not None and math.isfinite(value):
-            values.append(value)
+    # the inputs were checked once already: skip scikit-learn's per-call validation (much faster)
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        for _ in range(resamples):
+            value = metric_value(name, data, rng.integers(0, len(data), len(data)))
+            if value is not None and math.isfinite(value):
+                values.append(value)
     if not values:
         return -math.inf, math.inf
     return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
