@@ -158,6 +158,33 @@ def _flatten(entry: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def select_window(window: pd.DataFrame, since: str | None, last: int | None) -> pd.DataFrame:
+    """Keep rows logged at or after `since` (an ISO time, or a duration back from now: 24h, 7d,
+    30m) and then only the `last` rows."""
+    if since:
+        if "timestamp" not in window.columns:
+            raise WindowError("--since needs a 'timestamp' column in the window")
+        stamps = pd.to_datetime(window["timestamp"], errors="coerce", utc=True)
+        window = window[stamps >= _since_time(since)]
+    if last is not None:
+        window = window.tail(last)
+    return window.reset_index(drop=True)
+
+
+def _since_time(since: str) -> pd.Timestamp:
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    text = since.strip()
+    if text[:-1].isdigit() and text[-1:] in units:
+        return pd.Timestamp.now(tz="UTC") - pd.Timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError as err:
+        raise WindowError(
+            f"--since {since!r}: expected an ISO time or a duration like 24h"
+        ) from err
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+
+
 def read_window_file(path: Path) -> pd.DataFrame:
     """A CSV or Parquet batch with the same columns as the flattened log."""
     if not path.is_file():
@@ -967,6 +994,22 @@ def operations_checks(ctx: Context) -> list[Check]:
             )
         )
     window = ctx.window
+    current = ctx.meta.get("model_version")
+    if current and "model_version" in window.columns:
+        other = int((window["model_version"].astype(str) != str(current)).sum())
+        checks.append(
+            Check(
+                "model_version",
+                "operations",
+                None,
+                "rows_from_other_model_versions",
+                other,
+                0,
+                "warn" if other else "ok",
+                ctx.n,
+                f"the reference belongs to {current}" if other else "",
+            )
+        )
     if "latency_ms" in window.columns and "source" in window.columns:
         api = pd.to_numeric(
             window.loc[window["source"] == "api", "latency_ms"], errors="coerce"

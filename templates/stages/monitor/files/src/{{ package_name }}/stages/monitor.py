@@ -3,6 +3,7 @@
 Commands:
   monitor       checks on the prediction log (logs/predictions.jsonl) or `--input FILE` (CSV/Parquet
                 with the same columns) -> reports/monitoring/<name>.json, .md and .png.
+                `--since 24h` / `--since 2024-05-01` and `--last N` choose the window.
                 Exit 0 ok or warn, 1 alert, 2 could not compute (no reference, no log, empty window,
                 fewer than monitor.min_rows rows). `--fail-on warn` makes warnings exit 1 too.
                 `--shift-demo` first builds a shifted copy of the window (the most important
@@ -36,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--name", help="report name under reports/monitoring/ (default: latest)")
     parser.add_argument(
+        "--since", help="only rows logged since an ISO time or a duration back (24h, 7d)"
+    )
+    parser.add_argument("--last", type=int, help="only the last N rows of the window")
+    parser.add_argument(
         "--fail-on",
         choices=("warn", "alert"),
         default="alert",
@@ -53,7 +58,7 @@ def monitor(cfg: Config, argv: list[str]) -> int:
     """Check a window of predictions for data quality, drift and performance."""
     args = _parser().parse_args(argv)
     name = args.name or ("shifted" if args.shift_demo else "latest")
-    status = judge(cfg, args.input, name, shift=args.shift_demo)
+    status = judge(cfg, args.input, name, shift=args.shift_demo, since=args.since, last=args.last)
     if args.fail_on == "warn" and status == "warn":
         return 1
     return EXIT[status]
@@ -79,7 +84,14 @@ def monitor_demo(cfg: Config, argv: list[str]) -> int:
 COMMANDS = {"monitor": monitor, "monitor-demo": monitor_demo}
 
 
-def judge(cfg: Config, input_path: Path | None, name: str, shift: bool) -> str:
+def judge(
+    cfg: Config,
+    input_path: Path | None,
+    name: str,
+    shift: bool,
+    since: str | None = None,
+    last: int | None = None,
+) -> str:
     """Run the checks on one window, write its reports, and return its status."""
     from ..errors import MissingInputError
     from ..monitor_report import write_error, write_markdown, write_plot, write_result
@@ -89,7 +101,7 @@ def judge(cfg: Config, input_path: Path | None, name: str, shift: bool) -> str:
     source = str(input_path) if input_path else str(cfg.logs_dir / "predictions.jsonl")
     try:
         reference, meta = _load_reference(cfg)
-        window, note = _load_window(cfg, input_path, reference, meta, shift)
+        window, note = _load_window(cfg, input_path, reference, meta, shift, since, last)
         result = run_checks(cfg, reference, window, meta, name=name, source=source)
     except (WindowError, MissingInputError) as err:
         write_error(folder, name, str(err), source)
@@ -130,9 +142,15 @@ def _load_reference(cfg: Config) -> tuple[Any, dict[str, Any]]:
 
 
 def _load_window(
-    cfg: Config, input_path: Path | None, reference: Any, meta: dict[str, Any], shift: bool
+    cfg: Config,
+    input_path: Path | None,
+    reference: Any,
+    meta: dict[str, Any],
+    shift: bool,
+    since: str | None,
+    last: int | None,
 ) -> tuple[Any, str]:
-    from ..monitoring import read_prediction_log, read_window_file
+    from ..monitoring import read_prediction_log, read_window_file, select_window
 
     if input_path is not None:
         window = read_window_file(input_path)
@@ -140,6 +158,7 @@ def _load_window(
         window, bad = read_prediction_log(cfg.logs_dir / "predictions.jsonl")
         if bad:
             log.warning("skipped %d unreadable lines in the prediction log", bad)
+    window = select_window(window, since, last)
     if not shift:
         return window, ""
     return _shifted(cfg, window, reference, meta)
