@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from .datapeek import peek
+from .datapeek import DataGuess, peek
 from .errors import AnswerError, Interrupted, TemplateError, UserError, did_you_mean
 from .jinja_env import evaluate, render_text
 from .questions import (
@@ -128,19 +128,19 @@ def collect_answers(
         from .prompting import QuestionaryAsker
 
         asker = QuestionaryAsker()
-    interview = _Interview(tuple(questions), dict(given), _with_filters(env), asker if interactive else None)
+    interview = _Interview(tuple(questions), dict(given), env, asker if interactive else None)
     interview.walk(0, frozenset())
     if interview.asker is not None:
         interview.review_loop()
     return dict(interview.answers)
 
 
-def _with_filters(env: jinja2.Environment) -> jinja2.Environment:
-    """An overlay of the template environment with the naming filters defaults may use."""
+def _with_filters(env: jinja2.Environment, peek_data: Callable[..., DataGuess]) -> jinja2.Environment:
+    """An overlay of the template environment with the helpers defaults may use."""
     overlay = env.overlay()
     overlay.filters["project_slug"] = lambda name: derived_names(str(name))[0]
     overlay.filters["package_name"] = lambda name: derived_names(str(name))[1]
-    overlay.globals["peek_data"] = peek
+    overlay.globals["peek_data"] = peek_data
     return overlay
 
 
@@ -154,10 +154,20 @@ class _Interview:
     ) -> None:
         self.questions = questions
         self.given = given
-        self.env = env
         self.asker = asker
         self.answers: dict[str, Any] = {}
+        # Data files the user named (P2): only these may be read for guesses, never a path that a
+        # template's default or expression made up.
+        self.named_paths: set[str] = set()
+        if isinstance(given.get("data_path"), str):
+            self.named_paths.add(given["data_path"])
+        self.env = _with_filters(env, self.peek_data)
         self.deps = {q.name: _dependencies(env, q) for q in questions}
+
+    def peek_data(self, data_source: object, data_path: object, target: object = None) -> DataGuess:
+        if not isinstance(data_path, str) or data_path not in self.named_paths:
+            return DataGuess()
+        return peek(data_source, data_path, target)
 
     # -- walking -------------------------------------------------------------------------------
 
@@ -213,7 +223,10 @@ class _Interview:
             where = f"question '{question.name}': prompt"
             question = replace(question, prompt=render_text(self.env, question.prompt, context, where))
         raw = self.asker.ask(question, default=default, choices=choices, validate=validate)
-        return self.check(question, raw, context)
+        value = self.check(question, raw, context)
+        if question.name == "data_path" and isinstance(value, str):
+            self.named_paths.add(value)
+        return value
 
     # -- the summary ---------------------------------------------------------------------------
 
@@ -225,7 +238,7 @@ class _Interview:
                 for q in self.questions
                 if q.name in self.answers
             ]
-            review = self.asker.review(rows, feasibility_warnings(self.answers))
+            review = self.asker.review(rows, feasibility_warnings(self.answers, named_paths=self.named_paths))
             if review.action == "generate":
                 return
             if review.action == "quit":
@@ -369,12 +382,18 @@ def parse_duration_days(text: object) -> float | None:
     return float(match.group(1)) * _DAYS[key]
 
 
-def feasibility_warnings(answers: Mapping[str, Any]) -> list[str]:
-    """Advice from section A's feasibility gate. Warnings only: the user may go ahead anyway."""
+def feasibility_warnings(answers: Mapping[str, Any], *, named_paths: Collection[str] = ()) -> list[str]:
+    """Advice from section A's feasibility gate. Warnings only: the user may go ahead anyway.
+
+    `named_paths`: data files the user named (--set/--answers/typed). Only when `data_path` is one
+    of them is the file read, to check the target and the named columns against it (P2).
+    """
     warnings: list[str] = []
     for check in (_goal_advice, _heuristic_advice, _label_advice, _volume_advice, _metric_advice,
-                  _decision_advice, _freshness_advice, _data_advice):  # fmt: skip
+                  _decision_advice, _freshness_advice):  # fmt: skip
         warnings.extend(check(answers))
+    if answers.get("data_path") in named_paths:
+        warnings.extend(_data_advice(answers))
     return warnings
 
 

@@ -559,7 +559,7 @@ def test_a_named_csv_suggests_task_target_and_columns(
     answers = answers_for(data_source="csv", data_path=str(tables[table]))
     assert (answers["task_type"], answers["target"], answers["id_column"]) == (task, target, id_column)
     assert answers.get("text_column") == text_column
-    assert not [w for w in feasibility_warnings(answers) if "target" in w]
+    assert not [w for w in data_advice(answers) if "column" in w or "look like" in w]
 
 
 def test_asked_defaults_come_from_the_csv(tables: dict[str, Path]) -> None:
@@ -574,21 +574,22 @@ def test_asked_defaults_come_from_the_csv(tables: dict[str, Path]) -> None:
     assert offered["ready_threshold"] is None  # error metrics have no universal threshold
 
 
+def data_advice(answers: dict[str, Any]) -> list[str]:
+    return feasibility_warnings(answers, named_paths=[answers["data_path"]])
+
+
 def test_advice_when_the_csv_disagrees_with_the_answers(tables: dict[str, Path]) -> None:
     path = str(tables["regression"])
     wrong_task = answers_for(data_source="csv", data_path=path, task_type="binary_classification")
-    assert any(
-        "look like regression, not binary classification" in w for w in feasibility_warnings(wrong_task)
-    )
+    assert any("look like regression, not binary classification" in w for w in data_advice(wrong_task))
+    assert not any("look like" in w for w in feasibility_warnings(wrong_task))  # not named: not read
     missing = answers_for(data_source="csv", data_path=path, target="cost", slices="region,rooms")
     assert any(
         "Not a column of" in w and "'cost', 'region' (columns: id, rooms, price)" in w
-        for w in feasibility_warnings(missing)
+        for w in data_advice(missing)
     )
     binary = answers_for(data_source="csv", data_path=str(tables["binary"]), positive_class="Yes")
-    assert any(
-        "'Yes' is not a value of 'churned' (values: no, yes)" in w for w in feasibility_warnings(binary)
-    )
+    assert any("'Yes' is not a value of 'churned' (values: no, yes)" in w for w in data_advice(binary))
 
 
 @pytest.mark.parametrize("path", ["missing.csv", "", "/dev/null"])
@@ -599,3 +600,27 @@ def test_unreadable_data_gives_plain_defaults(tmp_path: Path, path: str) -> None
         "target",
         None,
     )
+
+
+def test_templates_cannot_read_files_the_user_did_not_name(tmp_path: Path) -> None:
+    """P2: a template's defaults may not point peek_data at a file; only a path the user gave is read."""
+    secret = write_csv(tmp_path / "secret.csv", ["CANARY_COLUMN", "x"], [["CANARY_VALUE", 1], ["v", 2]])
+    questions = load_questions(
+        [
+            {"name": "data_source", "default": "csv"},
+            {"name": "data_path", "default": str(secret)},
+            {"name": "target", "default": "{{ peek_data(data_source, data_path).target or 'none' }}"},
+            {"name": "columns", "default": f"{{{{ peek_data('csv', '{secret}').columns | join(',') }}}}",
+             "required": False},
+        ],
+        "team.yaml",
+    )  # fmt: skip
+    env = make_environment()
+    answers = collect_answers(questions, given={}, interactive=False, env=env)
+    assert answers["target"] == "none" and answers["columns"] is None
+    assert "CANARY" not in " ".join(feasibility_warnings(answers))
+    named = collect_answers(questions, given={"data_path": str(secret)}, interactive=False, env=env)
+    assert named["target"] == "x"  # the user named the file: guesses are allowed
+    interactive = ScriptedAsker({"data_path": str(secret)})
+    asked = collect_answers(questions, given={}, interactive=True, env=env, asker=interactive)
+    assert asked["target"] == "x"
