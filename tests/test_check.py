@@ -561,21 +561,23 @@ def test_pre_commit_hook_definition() -> None:
 # ------------------------------------------------------------------------------ P13: fresh projects pass
 
 
+# The monitor stage's .github/workflows/monitor.yml (a template not owned here) is not valid YAML:
+# line 26 has an unquoted ': ' in a step name, so GitHub would not run it and `check` says so.
+MONITOR_YAML = pytest.mark.xfail(
+    strict=True, reason="templates/stages/monitor: monitor.yml is not valid YAML"
+)
+
+
 @pytest.mark.parametrize(
     "sets",
     [
-        ["task_type=binary_classification"],
-        ["task_type=multiclass_classification"],
-        ["task_type=regression"],
-        ["task_type=text_classification"],
-        ["stages=data,baseline"],
-        ["--no-git"],
+        pytest.param(["task_type=binary_classification"], marks=MONITOR_YAML),
+        pytest.param(["task_type=multiclass_classification"], marks=MONITOR_YAML),
+        pytest.param(["task_type=regression"], marks=MONITOR_YAML),
+        pytest.param(["task_type=text_classification"], marks=MONITOR_YAML),
+        ["stages=data,baseline,evaluate,deploy"],
+        ["stages=data,baseline", "--no-git"],
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates (not owned here) still lack README.md, and the monitor stage's "
-    ".github/workflows/monitor.yml is not valid YAML (line 26: an unquoted ': ' in a step name)",
 )
 def test_a_fresh_project_passes_the_default_policy(tmp_path: Path, sets: list[str]) -> None:
     args = [a for s in sets for a in (["--set", s] if "=" in s else [s])]

@@ -30,6 +30,8 @@ def check_repo(path: Path, *, policy_file: Path | None = None) -> CheckReport:
     rules = build_rules(policy)
     if not rules:
         raise UserError(f"{policy.source}: every rule is turned off, so the policy checks nothing")
+    for rule in rules:
+        rule.prepare(repo)
     findings: list[Finding] = []
     for rule in rules:
         findings.extend(rule.check(repo))

@@ -22,6 +22,8 @@ from mlscaffold.errors import UserError
 from .globs import compile_glob
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from mlscaffold.record import Record
 
 MAX_TEXT_BYTES = 2_000_000
@@ -65,6 +67,7 @@ class RepoView:
         self.git_tracked = bool(tracked)
         self.files: list[str] = tracked if tracked else _walk(root)
         self._texts: dict[str, str | None] = {}
+        self._pending: tuple[tuple[tuple[str, ...], ...], Future[list[vcs.GrepHit] | None]] | None = None
 
     @cached_property
     def file_set(self) -> frozenset[str]:
@@ -79,11 +82,27 @@ class RepoView:
         if anchored and not any(ch in literal for ch in "*?[") and literal in self.file_set:
             return [literal]  # the common case, a file named by its path: no scan needed
         rx = compile_glob(pattern)
-        return [p for p in self.files if rx.match(p) is not None]
+        return [p for p in self._candidates(pattern) if rx.match(p) is not None]
 
     def glob_any(self, patterns: Iterable[str]) -> list[str]:
-        rxs = [compile_glob(p) for p in patterns]
-        return [p for p in self.files if any(rx.match(p) for rx in rxs)]
+        chosen = set()
+        for pattern in patterns:
+            chosen.update(self.glob(pattern))
+        return [p for p in self.files if p in chosen]
+
+    def _candidates(self, pattern: str) -> list[str]:
+        """Files that can match: those under an anchored pattern's literal folder, else all."""
+        prefix = _literal_folder(pattern)
+        return [p for p in self.files if p.startswith(prefix)] if prefix else self.files
+
+    def start_scan(self, needles: list[tuple[str, ...]]) -> None:
+        """Start `scan(needles)` in the background (git grep is another process) to overlap it."""
+        if self.git_tracked and self._pending is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=1)
+            self._pending = (tuple(needles), pool.submit(vcs.grep_tracked, self.root, needles))
+            pool.shutdown(wait=False)
 
     def read_text(self, rel: str) -> str | None:
         """The file's text, or None when it is missing, binary, not UTF-8 or too large."""
@@ -119,7 +138,11 @@ class RepoView:
         Uses git grep when the files are tracked, else reads each file.
         """
         if self.git_tracked:
-            hits = vcs.grep_tracked(self.root, needles)
+            pending, self._pending = self._pending, None
+            if pending is not None and pending[0] == tuple(needles):
+                hits = pending[1].result()
+            else:
+                hits = vcs.grep_tracked(self.root, needles)
             if hits is not None:
                 return [Line(h.path, h.line, h.text) for h in hits]
         return self._scan_files(needles)
@@ -137,6 +160,20 @@ class RepoView:
                 if any(all(part in low for part in needle) for needle in lowered):
                     found.append(Line(rel, number, line))
         return found
+
+
+def _literal_folder(pattern: str) -> str:
+    """`.github/workflows/*.yml` -> `.github/workflows/`; '' when the pattern is not anchored."""
+    pat = pattern.removeprefix("./")
+    if not (pat.startswith("/") or "/" in pat.rstrip("/")):
+        return ""
+    folders = pat.lstrip("/").split("/")[:-1]
+    literal: list[str] = []
+    for part in folders:
+        if any(ch in part for ch in "*?["):
+            break
+        literal.append(part + "/")
+    return "".join(literal)
 
 
 def _read_text(path: Path) -> str | None:

@@ -43,6 +43,10 @@ class Rule(ABC):
     @abstractmethod
     def check(self, repo: RepoView) -> Iterator[Finding]: ...
 
+    def prepare(self, repo: RepoView) -> None:
+        """Start slow work early (before any rule runs); most rules need none."""
+        return None
+
     def found(self, message: str, file: str | None = None, line: int | None = None) -> Finding:
         return Finding(self.id, self.severity, message, file, line)
 
@@ -209,6 +213,9 @@ class NoSecrets(Rule):
     def __init__(self, severity: Severity, options: SecretsOptions) -> None:
         super().__init__(severity)
         self.exclude = options.exclude
+
+    def prepare(self, repo: RepoView) -> None:
+        repo.start_scan(secrets.NEEDLES)
 
     def check(self, repo: RepoView) -> Iterator[Finding]:
         per_file: dict[str, int] = {}
