@@ -365,6 +365,7 @@ _ALGORITHM_WORDS = re.compile(
 _DAYS = {"min": 1 / 1440, "h": 1 / 24, "d": 1.0, "w": 7.0, "mo": 30.0, "y": 365.0}
 _RETRAIN_DAYS = {"daily": 1.0, "weekly": 7.0, "monthly": 30.0, "quarterly": 91.0}
 _RARE_POSITIVES_METRICS = ("accuracy", "roc_auc")
+_ERROR_METRICS = ("mae", "rmse", "median_ae", "log_loss", "brier")
 
 
 def parse_duration_days(text: object) -> float | None:
@@ -543,3 +544,45 @@ def _data_advice(answers: Mapping[str, Any]) -> list[str]:
             f"(values: {', '.join(looked.classes)})."
         )
     return advice
+
+
+# ---------------------------------------------------------------------------------------------
+# The formulation in a few sentences (the summary at the end of the interview)
+
+
+def formulation_summary(answers: Mapping[str, Any]) -> list[str]:
+    """A few plain sentences that restate the formulation the answers make."""
+    task = str(answers.get("task_type", "")).replace("_", " ")
+    entity = _one_line(answers.get("entity")) or "row"
+    goal = _one_line(answers.get("product_goal")) or "not specified yet"
+    mode = answers.get("decision_mode", "augment")
+    metric, threshold = answers.get("primary_metric"), answers.get("ready_threshold")
+    if isinstance(threshold, int | float):
+        words = "is at most" if metric in _ERROR_METRICS else "reaches"
+        bar = f"{metric} {words} {threshold:g}"
+    else:
+        bar = f"{metric} is measured"
+    margin = answers.get("baseline_margin")
+    beat = (
+        f" and beats the dummy and heuristic baselines by {margin:g}"
+        if isinstance(margin, int | float)
+        else ""
+    )
+    serving = answers.get("serving", "batch")
+    latency = answers.get("latency_budget_ms")
+    budget = f" within {latency} ms (p95)" if serving != "batch" and latency else ""
+    psi = f"PSI {answers.get('psi_warn', 0.1):g}/{answers.get('psi_alert', 0.25):g}"
+    retrain = str(answers.get("retraining", "manual")).replace("_", " ")
+    return [
+        f"Goal: {goal}",
+        f"Predict '{answers.get('target')}' ({task}) for each {entity}, to {mode} the decision.",
+        f"Ready when {bar}{beat}.",
+        f"Serve {serving}{budget}; monitor drift ({psi}) and performance; retrain: {retrain}.",
+    ]
+
+
+def _one_line(value: object, width: int = 100) -> str:
+    if not isinstance(value, str):
+        return ""
+    text = " ".join(value.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

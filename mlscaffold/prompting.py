@@ -14,7 +14,7 @@ import questionary
 from prompt_toolkit import print_formatted_text
 from prompt_toolkit.formatted_text import FormattedText
 
-from .answers import Review, SummaryRow, Validator
+from .answers import Review, SummaryRow, Validator, formulation_summary
 from .errors import Interrupted
 from .questions import Choice, Question
 
@@ -116,6 +116,9 @@ class QuestionaryAsker:
 
     def review(self, rows: Sequence[SummaryRow], warnings: Sequence[str]) -> Review:
         self.say("\nYour formulation:", "bold")
+        for line in formulation_summary({row.key: row.value for row in rows}):
+            self.say(f"  {line}")
+        self.say("")
         width = max((len(row.key) for row in rows), default=0)
         for row in rows:
             self.say(f"  {row.key.ljust(width)}  {display(row.value)}")

@@ -17,6 +17,7 @@ from mlscaffold.answers import (
     SummaryRow,
     collect_answers,
     feasibility_warnings,
+    formulation_summary,
     load_answers_file,
     parse_duration_days,
     parse_set_values,
@@ -624,3 +625,21 @@ def test_templates_cannot_read_files_the_user_did_not_name(tmp_path: Path) -> No
     interactive = ScriptedAsker({"data_path": str(secret)})
     asked = collect_answers(questions, given={}, interactive=True, env=env, asker=interactive)
     assert asked["target"] == "x"
+
+
+def test_formulation_summary_restates_the_answers() -> None:
+    lines = formulation_summary(answers_for(product_goal="Help agents\nprice homes", entity="house"))
+    assert lines == [
+        "Goal: Help agents price homes",
+        "Predict 'target' (binary classification) for each house, to augment the decision.",
+        "Ready when roc_auc reaches 0.8 and beats the dummy and heuristic baselines by 0.02.",
+        "Serve batch; monitor drift (PSI 0.1/0.25) and performance; retrain: monthly.",
+    ]
+    regression = formulation_summary(
+        answers_for(task_type="regression", serving="both", retraining="on_alert")
+    )
+    assert regression[2].startswith("Ready when mae is at most 55 ")
+    assert regression[3] == (
+        "Serve both within 200 ms (p95); monitor drift (PSI 0.1/0.25) and performance; retrain: on alert."
+    )
+    assert formulation_summary(answers_for())[0] == "Goal: not specified yet"

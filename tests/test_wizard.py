@@ -195,5 +195,6 @@ def test_the_terminal_shows_intro_help_lines_summary_and_advice(pipe: PipeInput)
         assert shown.index(question.prompt, help_at) > help_at  # each help line sits above its prompt
     assert BY_NAME["latency_budget_ms"].prompt not in shown  # batch serving: no latency question
     summary = shown.split("Your formulation:")[1]
+    assert "Predict 'target' (binary classification) for each row" in summary
     assert "  task_type " in summary and "binary_classification" in summary
     assert "ship the heuristic first" in summary.split("Advice (you may go ahead anyway):")[1]
