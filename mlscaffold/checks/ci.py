@@ -15,7 +15,7 @@ from typing import Any
 
 from mlscaffold.checks.repo import RepoView
 
-WORKFLOW_GLOBS = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml")
+WORKFLOW_GLOBS = (".github/workflows/*.yml", ".github/workflows/*.yaml", "/.gitlab-ci.yml")
 MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 _VAR_RX = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_.-]*)[)}]")
 _ASSIGN_RX = re.compile(r"^(?:export\s+|override\s+)?([.A-Za-z_][A-Za-z0-9_.-]*)\s*([:+?!]{0,3})=\s*(.*)$")

@@ -31,15 +31,17 @@ def _translate(pat: str) -> str:
     i, n = 0, len(pat)
     while i < n:
         ch = pat[i]
-        if pat.startswith("**/", i):
+        at_segment_start = i == 0 or pat[i - 1] == "/"
+        if at_segment_start and pat.startswith("**/", i):
             out.append(r"(?:.*/)?")
             i += 3
-        elif pat.startswith("**", i):
+        elif at_segment_start and pat.startswith("**", i) and i + 2 == n:
             out.append(r".*")
             i += 2
-        elif ch == "*":
+        elif ch == "*":  # other runs of stars are one star, as in .gitignore
+            while i < n and pat[i] == "*":
+                i += 1
             out.append(r"[^/]*")
-            i += 1
         elif ch == "?":
             out.append(r"[^/]")
             i += 1

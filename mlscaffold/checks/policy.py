@@ -66,7 +66,7 @@ class FormulationOptions:
 
 @dataclass(frozen=True)
 class CiGateOptions:
-    workflows: tuple[str, ...] = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml")
+    workflows: tuple[str, ...] = (".github/workflows/*.yml", ".github/workflows/*.yaml", "/.gitlab-ci.yml")
     targets: tuple[str, ...] = ("all", "evaluate")
     pattern: str = r"\bevaluate\b"
 

@@ -7,6 +7,7 @@ instead, skipping `.git`, data, artefacts, virtual environments, `node_modules` 
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import stat
@@ -65,7 +66,7 @@ class RepoView:
         self.root = root
         tracked = vcs.tracked_files(root)
         self.git_tracked = bool(tracked)
-        self.files: list[str] = tracked if tracked else _walk(root)
+        self.files: list[str] = sorted(tracked if tracked else _walk(root))  # sorted: prefix lookups
         self._texts: dict[str, str | None] = {}
         self._pending: tuple[tuple[tuple[str, ...], ...], Future[list[vcs.GrepHit] | None]] | None = None
 
@@ -85,15 +86,18 @@ class RepoView:
         return [p for p in self._candidates(pattern) if rx.match(p) is not None]
 
     def glob_any(self, patterns: Iterable[str]) -> list[str]:
-        chosen = set()
+        chosen: set[str] = set()
         for pattern in patterns:
             chosen.update(self.glob(pattern))
-        return [p for p in self.files if p in chosen]
+        return sorted(chosen)
 
     def _candidates(self, pattern: str) -> list[str]:
-        """Files that can match: those under an anchored pattern's literal folder, else all."""
-        prefix = _literal_folder(pattern)
-        return [p for p in self.files if p.startswith(prefix)] if prefix else self.files
+        """Files that can match: those starting with an anchored pattern's literal part, else all."""
+        prefix = _literal_prefix(pattern)
+        if not prefix:
+            return self.files
+        lo = bisect.bisect_left(self.files, prefix)
+        return self.files[lo : bisect.bisect_left(self.files, prefix + "\U0010ffff", lo)]
 
     def start_scan(self, needles: list[tuple[str, ...]]) -> None:
         """Start `scan(needles)` in the background (git grep is another process) to overlap it."""
@@ -162,18 +166,14 @@ class RepoView:
         return found
 
 
-def _literal_folder(pattern: str) -> str:
+def _literal_prefix(pattern: str) -> str:
     """`.github/workflows/*.yml` -> `.github/workflows/`; '' when the pattern is not anchored."""
     pat = pattern.removeprefix("./")
     if not (pat.startswith("/") or "/" in pat.rstrip("/")):
         return ""
-    folders = pat.lstrip("/").split("/")[:-1]
-    literal: list[str] = []
-    for part in folders:
-        if any(ch in part for ch in "*?["):
-            break
-        literal.append(part + "/")
-    return "".join(literal)
+    pat = pat.lstrip("/")
+    cut = min((pat.index(ch) for ch in "*?[" if ch in pat), default=len(pat))
+    return pat[:cut]
 
 
 def _read_text(path: Path) -> str | None:

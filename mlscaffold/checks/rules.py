@@ -245,10 +245,10 @@ class NoLargeFiles(Rule):
 
     def check(self, repo: RepoView) -> Iterator[Finding]:
         exempt = [compile_glob(p) for p in (*self.exclude, *_lfs_patterns(repo))]
-        root = str(repo.root)
+        root = str(repo.root) + os.sep
         for rel in repo.files:
             try:
-                size = os.lstat(os.path.join(root, rel)).st_size  # a symlink's own size
+                size = os.lstat(root + rel).st_size  # a symlink's own size
             except OSError:
                 continue
             if size > self.max_bytes and not any(rx.match(rel) for rx in exempt):
