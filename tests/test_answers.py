@@ -643,3 +643,21 @@ def test_formulation_summary_restates_the_answers() -> None:
         "Serve both within 200 ms (p95); monitor drift (PSI 0.1/0.25) and performance; retrain: on alert."
     )
     assert formulation_summary(answers_for())[0] == "Goal: not specified yet"
+
+
+def test_team_template_conditions_and_bounds() -> None:
+    questions = load_questions(
+        [
+            {"name": "mode", "type": "choice", "choices": ["fast", "safe"], "default": "safe"},
+            {"name": "never", "when": False, "default": "x"},
+            {"name": "quiet", "ask_when": "mode == 'fast'", "type": "int", "default": 3},
+            {"name": "level", "type": "float", "default": 0.5, "validation": {"max": "'high'"}},
+        ],
+        "team.yaml",
+    )
+    asker = ScriptedAsker()
+    with pytest.raises(TemplateError, match="question 'level': bound \"'high'\" is not a number"):
+        collect_answers(questions, given={}, interactive=True, env=make_environment(), asker=asker)
+    assert asker.names() == ["mode", "level"]  # not 'never' (irrelevant) nor 'quiet' (mode is safe)
+    answers = collect_answers(questions[:3], given={}, interactive=False, env=make_environment())
+    assert answers == {"mode": "safe", "quiet": 3}
