@@ -71,6 +71,8 @@ def _roc_binary(result: Evaluation, folder: Path) -> Path:
     fpr = float(np.mean(heuristic[~truth])) if (~truth).any() else 0.0
     ax.plot([fpr], [tpr], "s", color="tab:orange", label="heuristic rule")
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (dummy)")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel(f"true positive rate (positive class: {result.meta['positive_class']})")
     ax.set_title("ROC on the test split")
     ax.legend(loc="lower right")
     return _save(fig, folder / "roc.png")
@@ -83,6 +85,8 @@ def _pr_binary(result: Evaluation, folder: Path) -> Path:
         truth, result.outputs["model"]["score"], name="model", ax=ax
     )
     ax.axhline(truth.mean(), linestyle=":", color="grey", label=f"positive rate {truth.mean():.2f}")
+    ax.set_xlabel(f"recall (positive class: {result.meta['positive_class']})")
+    ax.set_ylabel("precision")
     ax.set_title("Precision-recall on the test split")
     ax.legend(loc="lower left")
     return _save(fig, folder / "precision_recall.png")

@@ -19,6 +19,8 @@ def fmt(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return "n/a"
+        if value != 0 and abs(value) < 1e-3:
+            return f"{value:.2g}"
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(fmt(v) for v in value) + "]" if value else "none"
@@ -133,8 +135,12 @@ def _errors_section(result: Evaluation) -> list[str]:
         ]
         header = ["| row | actual | predicted |", "|---|---|---|"]
     else:
-        proba_columns = [c for c in out.columns if c.startswith("proba_")] or ["score"]
-        confidence = out[proba_columns].max(axis=1)
+        if "score" in out.columns:  # binary: the probability of the class it predicted
+            positive = str(result.meta["positive_class"])
+            said_positive = out["prediction"].astype(str) == positive
+            confidence = out["score"].where(said_positive, 1 - out["score"])
+        else:
+            confidence = out[[c for c in out.columns if c.startswith("proba_")]].max(axis=1)
         wrong = out["prediction"].astype(str) != truth.astype(str)
         worst = confidence[wrong].sort_values(ascending=False).head(5).index
         rows = [
