@@ -26,7 +26,9 @@ explain (split over the features checked), and the check says so ("[sample-size 
 - performance (labels present, >= min_rows labelled): the primary metric vs ready_threshold
   (alert when worse) and vs the reference (alert when more than perf_drop relatively worse and
   beyond its bootstrap 95% interval); regression: bias (mean prediction - mean label);
-- operations: model age vs max_model_age_days; API latency p95 vs the budget.
+- operations: model age vs max_model_age_days; API latency p95 vs the budget; rows scored by
+  another model version;
+- skew: logged raw inputs re-scored with the saved model must give the logged outputs (1e-6).
 """
 
 from __future__ import annotations
@@ -66,10 +68,15 @@ DOMAIN_AUC = 0.55
 SHARE_WARN, SHARE_ALERT = 0.01, 0.05
 NULL_SIMULATIONS = 1000
 SEED = 20240601
+SKEW_ROWS = 100
+SKEW_TOLERANCE = 1e-6
 
 ACTIONS = {
     "data_quality": "Data-quality alert: likely a pipeline or upstream bug. Do NOT retrain on "
     "this data; find the broken input and notify its owner.",
+    "skew": "Skew alert: the saved model gives other outputs than were served for the same "
+    "inputs: a serving bug or a model swapped under the log. Redeploy the evaluated artefact and "
+    "rerun `make deploy` (reports/skew.json).",
     "performance": "Performance alert: retrain on recent labelled data, rerun the readiness gate "
     "(make evaluate), and roll back if the new model does not beat the current one.",
     "drift": "Drift with performance OK or unknown: investigate which inputs moved and why. "
@@ -378,8 +385,12 @@ def run_checks(
     meta: dict[str, Any],
     name: str,
     source: str,
+    model: Any = None,
 ) -> Result:
-    """Every check on one window; raises WindowError when the window cannot be judged."""
+    """Every check on one window; raises WindowError when the window cannot be judged.
+
+    With the saved `model`, logged inputs are re-scored to catch training/serving skew.
+    """
     n = len(window)
     if n == 0:
         raise WindowError(f"{source}: the window is empty")
@@ -397,6 +408,8 @@ def run_checks(
     perf_checks, performance = performance_checks(ctx)
     checks += perf_checks
     checks += operations_checks(ctx)
+    if model is not None:
+        checks.append(skew_check(ctx, model))
     if drift["drift"]:
         checks.append(
             Check(
@@ -1032,10 +1045,64 @@ def operations_checks(ctx: Context) -> list[Check]:
     return checks
 
 
+def skew_check(ctx: Context, model: Any) -> Check:
+    """Re-score logged raw inputs (1%, at least SKEW_ROWS rows, from the current model version)
+    with the saved model; any output differing by more than 1e-6 from what was logged alerts."""
+    from .predict import predict_frame
+
+    window = ctx.window
+    features = list(ctx.reference.features)
+    current = ctx.meta.get("model_version")
+    if "model_version" in window.columns and current:
+        window = window[window["model_version"].astype(str) == str(current)]
+    outputs = [c for c in prediction_columns(ctx.meta) if c in window.columns]
+    if window.empty or "prediction" not in outputs or any(f not in window for f in features):
+        return Check(
+            "skew",
+            "skew",
+            None,
+            "rescore_logged_inputs",
+            None,
+            SKEW_TOLERANCE,
+            "ok",
+            0,
+            "not checked: no rows of the current model version with inputs and outputs",
+        )
+    size = min(len(window), max(SKEW_ROWS, math.ceil(0.01 * len(window))))
+    sample = window.sample(n=size, random_state=SEED) if size < len(window) else window
+    fresh = predict_frame(model, ctx.meta, sample)
+    labels_differ = sample["prediction"].map(category_key) != fresh["prediction"].map(category_key)
+    mismatched = np.array(labels_differ, dtype=bool)  # a writable copy
+    numeric = [c for c in outputs if c != "prediction"]
+    if ctx.meta.get("task_type") == "regression":
+        numeric, mismatched = ["prediction"], np.zeros(len(sample), dtype=bool)
+    worst = 0.0
+    for column in numeric:
+        logged = pd.to_numeric(sample[column], errors="coerce").to_numpy(dtype=float)
+        diff = np.abs(logged - fresh[column].to_numpy(dtype=float))
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        mismatched |= diff > SKEW_TOLERANCE
+        worst = max(worst, float(diff.max()) if diff.size else 0.0)
+    count = int(mismatched.sum())
+    return Check(
+        "skew",
+        "skew",
+        None,
+        "rescore_logged_inputs",
+        worst,
+        SKEW_TOLERANCE,
+        "alert" if count else "ok",
+        size,
+        f"{count} of {size} re-scored rows differ from the logged outputs" if count else "",
+    )
+
+
 def recommend(status: str, checks: list[Check]) -> str:
     """The action mapping: what a person should do about this window, most urgent first."""
     alerted = {c.group for c in checks if c.status == "alert"}
     actions = []
+    if "skew" in alerted:
+        actions.append(ACTIONS["skew"])
     if "data_quality" in alerted:
         actions.append(ACTIONS["data_quality"])
     if "performance" in alerted:

@@ -102,7 +102,8 @@ def judge(
     try:
         reference, meta = _load_reference(cfg)
         window, note = _load_window(cfg, input_path, reference, meta, shift, since, last)
-        result = run_checks(cfg, reference, window, meta, name=name, source=source)
+        model = _load_model_if_present(cfg)
+        result = run_checks(cfg, reference, window, meta, name=name, source=source, model=model)
     except (WindowError, MissingInputError) as err:
         write_error(folder, name, str(err), source)
         log.error("monitoring could not compute: %s", err)
@@ -124,6 +125,13 @@ def judge(
         folder / f"{name}.md",
     )
     return result.status
+
+
+def _load_model_if_present(cfg: Config) -> Any:
+    """The saved model for the skew check, or None (the check is then skipped)."""
+    from ..artifacts import load_model, model_path
+
+    return load_model(cfg) if model_path(cfg).is_file() else None
 
 
 def _load_reference(cfg: Config) -> tuple[Any, dict[str, Any]]:
