@@ -13,7 +13,7 @@ import pytest
 from helpers import make_template_set, snapshot
 
 from mlscaffold import render
-from mlscaffold.api import exclusive, new_project
+from mlscaffold.api import AnswerSources, exclusive, new_project
 from mlscaffold.errors import MergeConflictsRemain, TrustError, UserError
 from mlscaffold.record import RECORD_NAME, read_record
 from mlscaffold.update import PENDING_REF, diff_project, format_update, update_project
@@ -515,3 +515,85 @@ def test_cli_exit_codes(project: Path, tpl: Template) -> None:
 
     again = _cli("update", cwd=project)
     assert again.returncode == 2 and "uncommitted changes" in again.stderr
+
+
+# ---------------------------------------------------------------------------------------------------
+# answers, stages added later, byte fidelity
+
+
+def test_set_changes_an_answer_and_the_rendering_follows(project: Path, tpl: Template) -> None:
+    tpl.bump()
+    result = update_project(repo=project, set_values=("project_name=renamed",))
+    assert (project / "README.md").read_text().startswith("# renamed\n")
+    assert read_record(project).answers["project_name"] == "renamed"
+    assert result.conflicts == ()
+
+
+def test_unknown_set_key_is_refused(project: Path, tpl: Template) -> None:
+    tpl.bump()
+    before = repo_state(project)
+    with pytest.raises(UserError, match="project_nam"):
+        update_project(repo=project, set_values=("project_nam=x",))
+    assert repo_state(project) == before
+
+
+def test_question_dropped_by_template_is_not_an_error(project: Path, tpl: Template) -> None:
+    tpl.bump()
+    manifest = tpl.root / "template.yaml"
+    manifest.write_text(manifest.read_text().split("questions:")[0] + "questions: []\n")
+    assert update_project(repo=project).conflicts == ()
+
+
+def test_crlf_and_bom_survive_a_merge(tmp_path: Path) -> None:
+    text = "\ufeff" + "".join(f"row {i}\r\n" for i in range(12))
+    root = make_template_set(tmp_path / "tpl", {"win.txt": text.encode("utf-8")}, set_manifest=SET)
+    dest = tmp_path / "proj"
+    new_project(dest=dest, template=str(root))
+    (dest / "win.txt").write_bytes(text.replace("row 1\r\n", "row 1 user\r\n").encode("utf-8"))
+    commit_all(dest)
+    manifest = root / "template.yaml"
+    manifest.write_text(manifest.read_text().replace("'1.0'", "'1.1'"))
+    (root / "base/files/win.txt").write_bytes(text.replace("row 10\r\n", "row 10 v2\r\n").encode("utf-8"))
+
+    update_project(repo=dest)
+
+    expected = text.replace("row 1\r\n", "row 1 user\r\n").replace("row 10\r\n", "row 10 v2\r\n")
+    assert (dest / "win.txt").read_bytes() == expected.encode("utf-8")
+
+
+def _stage(name: str, order: int) -> str:
+    return f"kind: stage\nname: {name}\npurpose: the {name} stage\norder: {order}\n"
+
+
+def test_add_then_update_merges_against_the_added_stage(tmp_path: Path) -> None:
+    """`add` advances the pristine rendering, so a later template change to the added stage merges
+    into the user's edit instead of conflicting with it."""
+    from mlscaffold.stages_add import add_stages
+
+    root = make_template_set(
+        tmp_path / "tpl",
+        {"base.txt": LINES},
+        set_manifest=SET.replace("stages: []", "stages: [first, extra]"),
+        stages={
+            "first": (_stage("first", 10), {"first.txt": "first\n"}),
+            "extra": (_stage("extra", 20), {"extra.txt": LINES}),
+        },
+    )
+    dest = tmp_path / "proj"
+    new_project(
+        dest=dest, template=str(root), sources=AnswerSources(defaults=True, set_values=("stages=first",))
+    )
+    assert not (dest / "extra.txt").exists()
+    add_stages(repo=dest, stages=("extra",), sources=AnswerSources(defaults=True))
+    commit_all(dest, "add extra")
+    edit_lines(dest / "extra.txt", {2: "user line 2\n"})
+    commit_all(dest)
+    manifest_path = root / "template.yaml"
+    manifest_path.write_text(manifest_path.read_text().replace("'1.0'", "'1.1'"))
+    edit_lines(root / "stages/extra/files/extra.txt", {18: "template line 18\n"})
+
+    result = update_project(repo=dest)
+
+    assert result.conflicts == ()
+    text = (dest / "extra.txt").read_text()
+    assert "user line 2\n" in text and "template line 18\n" in text
