@@ -191,9 +191,8 @@ class _Interview:
         context = self.context()
         given = name in self.given
         if not ask_anyway and not self._truthy(question.when, context, question, "when"):
-            self.answers.pop(name, None)
-            if not given:
-                return
+            self.answers.pop(name, None)  # irrelevant here: absent, even if given (e.g. from a record)
+            return
         if given and not ask_anyway:
             self.answers[name] = self.check(question, self.given[name], context)
             return

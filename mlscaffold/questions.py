@@ -25,7 +25,7 @@ from typing import Any, Literal, cast, get_args
 from .errors import AnswerError, TemplateError, did_you_mean
 
 QuestionType = Literal["str", "int", "float", "bool", "choice", "multichoice", "list"]
-Rule = Literal["project_name", "python_identifier"]
+Rule = Literal["project_name", "python_identifier", "expression"]
 Bound = float | str | None
 
 QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
@@ -373,6 +373,8 @@ def check_static(question: Question, value: Any) -> None:
             check_package_name(value, question.name)
         if rules.rule == "project_name":
             derived_names(value)
+        if rules.rule == "expression":
+            check_expression(value, question.name)
     if isinstance(value, str | list):
         size = len(value)
         unit = "characters" if isinstance(value, str) else "items"
@@ -380,6 +382,18 @@ def check_static(question: Question, value: Any) -> None:
             raise AnswerError(question.name, f"needs at least {rules.min_length} {unit}, got {size}{fix}")
         if rules.max_length is not None and size > rules.max_length:
             raise AnswerError(question.name, f"allows at most {rules.max_length} {unit}, got {size}{fix}")
+
+
+def check_expression(text: str, key: str) -> None:
+    """A single Python-syntax expression (what pandas' DataFrame.eval reads), e.g. `x > 15`."""
+    import ast
+
+    try:
+        ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        raise AnswerError(
+            key, f"{text!r} is not an expression over the columns ({err.msg}); e.g. mean_radius > 15"
+        ) from None
 
 
 def check_package_name(name: str, key: str = "package_name") -> None:

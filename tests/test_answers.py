@@ -187,10 +187,14 @@ def test_set_values_are_read_by_type() -> None:
     assert answers["ready_threshold"] is None
 
 
-def test_given_answers_for_irrelevant_questions_are_kept_and_checked() -> None:
-    assert answers_for(latency_budget_ms="50")["latency_budget_ms"] == 50
-    with pytest.raises(AnswerError, match="latency_budget_ms"):
-        answers_for(latency_budget_ms="0")
+def test_given_answers_for_irrelevant_questions_are_dropped() -> None:
+    assert "latency_budget_ms" not in answers_for(latency_budget_ms="50")
+    assert answers_for(latency_budget_ms="50", serving="online")["latency_budget_ms"] == 50
+    # a rule for a task whose baseline cannot use one would break the generated project
+    text = answers_for(current_solution="rules", heuristic_rule="x > 1", task_type="text_classification")
+    assert "heuristic_rule" not in text
+    with pytest.raises(AnswerError, match="heuristic_rule"):
+        answers_for(current_solution="rules", heuristic_rule="if x is big")
 
 
 @pytest.mark.parametrize(
@@ -377,16 +381,11 @@ free_text = st.lists(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(goal=free_text, owner=free_text, rule=free_text)
-def test_free_text_round_trips_through_the_record_exactly(goal: str, owner: str, rule: str) -> None:
-    given_answers = {
-        "product_goal": goal,
-        "owner": owner,
-        "current_solution": "rules",
-        "heuristic_rule": rule,
-    }
+@given(goal=free_text, owner=free_text, metric=free_text)
+def test_free_text_round_trips_through_the_record_exactly(goal: str, owner: str, metric: str) -> None:
+    given_answers = {"product_goal": goal, "owner": owner, "product_metric": metric}
     answers = answers_for(**given_answers)
-    for key in ("product_goal", "owner", "heuristic_rule"):
+    for key in given_answers:
         expected = given_answers[key] if given_answers[key].strip() else None
         assert answers[key] == expected
     reloaded = loads_yaml(dumps_yaml({"answers": answers}), "record")["answers"]
@@ -484,15 +483,16 @@ def test_formulation_uses_the_users_words_and_derived_decisions() -> None:
     answers = answers_for(
         product_goal="Help support agents route tickets | fast\nso that customers wait less",
         task_type="text_classification", serving="online", latency_budget_ms="90",
-        slices="language", owner="ml-team", current_solution="rules",
-        heuristic_rule="text.str.contains('refund')", split="group", group_column="customer_id",
+        slices="language", owner="ml-team", split="group", group_column="customer_id",
     )  # fmt: skip
     text = render_formulation(answers)
     assert "> Help support agents route tickets | fast\n> so that customers wait less" in text
     assert "p95 ≤ 90 ms" in text and "`language`" in text and "`customer_id`" in text
     assert "f1_macro ≥ **0.7**" in text and "TfidfVectorizer" in text
-    assert "`text.str.contains('refund')`" in text
     assert "Owner: ml-team" in text
+    rule = render_formulation(answers_for(current_solution="rules", heuristic_rule="worst_radius > 16.8"))
+    assert "The rule to beat: `worst_radius > 16.8`" in rule and "the rule `worst_radius > 16.8`" in rule
+    assert "The model beats today's rule by 0.02" in rule
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
