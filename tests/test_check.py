@@ -341,6 +341,7 @@ def test_relative_team_template_source_is_read_from_the_repo(tmp_path: Path) -> 
             "'formulation.placeholders[0]' is not a valid regular expression",
         ),
         ("python: {versions: ['three']}\n", "is not a version"),
+        ("formulation: {file: [a.md, b.md]}\n", "'formulation.file' must be one path"),
         ("custom:\n  - {id: no-secrets, forbid_files: [a]}\n", "is the id of a built-in rule"),
         ("custom:\n  - {id: a, forbid_files: [x], require_files: [y]}\n", "needs exactly one of"),
         ("extends: strict\n", "'extends' must be 'default' or 'none'"),

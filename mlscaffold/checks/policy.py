@@ -294,12 +294,15 @@ def _formulation(value: Any, source: str) -> FormulationOptions | None:
     if opts is None:
         return None
     default = FormulationOptions()
-    file = _named_strings(opts.get("file", default.file), "formulation.file", source)
+    file = opts.get("file", default.file)
+    if not isinstance(file, str) or not file.strip():
+        raise UserError(f"{source}: 'formulation.file' must be one path, like docs/formulation.md")
     placeholders = _opt_strings(opts, "placeholders", source, "formulation")
-    if placeholders is not None:
-        for i, rx in enumerate(placeholders):
-            _regex(rx, f"formulation.placeholders[{i}]", source)
-    return FormulationOptions(file=file[0], placeholders=placeholders or default.placeholders)
+    if placeholders is None:
+        placeholders = default.placeholders  # an explicit [] keeps only the empty-section check
+    for i, rx in enumerate(placeholders):
+        _regex(rx, f"formulation.placeholders[{i}]", source)
+    return FormulationOptions(file=file, placeholders=placeholders)
 
 
 def _ci_gate(value: Any, source: str) -> CiGateOptions | None:
