@@ -301,11 +301,22 @@ def test_policy_precedence_file_then_pyproject_then_team_template_then_default(t
     assert "PY.md" in check_repo(root, policy_file=root / "pyproject.toml").findings[0].message
 
 
-def test_relative_team_template_source_is_read_from_the_repo(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "p", {"team/policy.yaml": "required_files: [X.md]\n"})
-    text = (root / ".mlscaffold.yaml").read_text().replace("source: builtin", "source: team")
+@pytest.mark.parametrize("source", ["team", "team@v2", "odd@name"])
+def test_relative_team_template_source_is_read_from_the_repo(tmp_path: Path, source: str) -> None:
+    folder = source.split("@")[0] if source.endswith("v2") else source
+    root = make_project(tmp_path / "p", {f"{folder}/policy.yaml": "required_files: [X.md]\n"})
+    text = (root / ".mlscaffold.yaml").read_text().replace("source: builtin", f"source: {source}")
     (root / ".mlscaffold.yaml").write_text(text)
-    assert check_repo(root).policy_source == str(root / "team" / "policy.yaml")
+    assert check_repo(root).policy_source == str(root / folder / "policy.yaml")
+
+
+def test_a_git_url_template_source_falls_back_to_the_default(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    text = (root / ".mlscaffold.yaml").read_text()
+    (root / ".mlscaffold.yaml").write_text(
+        text.replace("source: builtin", "source: https://example.org/t.git@v1")
+    )
+    assert check_repo(root).policy_source == "built-in default policy"
 
 
 @pytest.mark.parametrize(

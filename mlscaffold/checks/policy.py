@@ -175,13 +175,14 @@ def _team_policy_file(root: Path) -> Path | None:
     if not (root / RECORD_NAME).is_file():
         return None
     source = read_record(root).template_source
-    if not source or "://" in source or re.match(r"[\w.-]+@[\w.-]+:", source):
-        return None  # a git URL: nothing local to read
-    folder = Path(source.split("@", 1)[0] if "@" in source else source).expanduser()
-    if not folder.is_absolute():
-        folder = root / folder
-    candidate = folder / "policy.yaml"
-    return candidate if candidate.is_file() else None
+    if not source or source == "builtin" or "://" in source or re.match(r"[\w.-]+@[\w.-]+:", source):
+        return None  # the built-in set (its default is below) or a git URL: nothing local to read
+    for text in (source, source.rsplit("@", 1)[0]):  # a local folder, maybe pinned as PATH@REF
+        folder = Path(text).expanduser()
+        folder = folder if folder.is_absolute() else root / folder
+        if (folder / "policy.yaml").is_file():
+            return folder / "policy.yaml"
+    return None
 
 
 # ---------------------------------------------------------------------------------- parsing
