@@ -69,7 +69,9 @@ class UpdateResult:
     def raise_for_conflicts(self) -> None:
         """Exit 3 while anything needs the user's hand (never 0 with conflicts left: P6)."""
         if self.conflicts and not self.dry_run:
-            then = "`git add` them and commit" if self.pending else "then run `mlscaffold update` again"
+            then = (
+                "`git add` them and commit" if self.pending else "commit, then run `mlscaffold update` again"
+            )
             raise MergeConflictsRemain(
                 f"{len(self.conflicts)} file(s) need your attention: {', '.join(self.conflicts[:5])}"
                 f"{' ...' if len(self.conflicts) > 5 else ''}; resolve them, {then}",
@@ -578,7 +580,7 @@ def format_update(result: UpdateResult) -> str:
                 f"commit: {RECORD_NAME} already names template {result.to_version} and goes in that commit"
             )
         else:
-            lines.append("move what blocks these paths, then run `mlscaffold update` again")
+            lines.append("move what blocks these paths, commit the rest, then run `mlscaffold update` again")
     if result.dry_run and result.diff:
         lines.append(result.diff.rstrip("\n"))
     return "\n".join(lines)

@@ -597,3 +597,25 @@ def test_add_then_update_merges_against_the_added_stage(tmp_path: Path) -> None:
     assert result.conflicts == ()
     text = (dest / "extra.txt").read_text()
     assert "user line 2\n" in text and "template line 18\n" in text
+
+
+def test_symlink_where_the_template_writes_is_never_followed(
+    project: Path, tpl: Template, tmp_path: Path
+) -> None:
+    """P1 through update: a symlink in the repo at a path the template changes is left alone, nothing
+    is written through it, and the record does not advance (git cannot hold this clash)."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("outside\n")
+    (project / "notes.txt").unlink()
+    (project / "notes.txt").symlink_to(outside)
+    commit_all(project)
+    tpl.bump()
+    tpl.file("notes.txt").write_text("notes v2\n")
+    record = (project / RECORD_NAME).read_bytes()
+
+    result = update_project(repo=project)
+
+    assert outside.read_text() == "outside\n" and (project / "notes.txt").is_symlink()
+    assert result.conflicts == ("notes.txt",) and result.pending is None
+    assert (project / RECORD_NAME).read_bytes() == record
+    assert "move what blocks" in format_update(result)
