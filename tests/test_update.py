@@ -619,3 +619,51 @@ def test_symlink_where_the_template_writes_is_never_followed(
     assert result.conflicts == ("notes.txt",) and result.pending is None
     assert (project / RECORD_NAME).read_bytes() == record
     assert "move what blocks" in format_update(result)
+
+
+def test_git_sees_user_values_only_after_end_of_options(project: Path, tmp_path: Path) -> None:
+    """P9 with a fake git on PATH: the template URL from the record comes after `--`, and `--to`
+    is checked before git ever runs."""
+    log = tmp_path / "argv.log"
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    real_git = subprocess.run(["which", "git"], capture_output=True, text=True, check=True).stdout.strip()
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" >> {log}\necho ---- >> {log}\n'
+        f'case "$1" in clone) exit 1;; esac\nexec {real_git} "$@"\n'
+    )
+    fake.chmod(0o755)
+    url = "https://example.invalid/--upload-pack=touch /tmp/pwned"
+    record = (project / RECORD_NAME).read_text()
+    source = read_record(project).template_source
+    (project / RECORD_NAME).write_text(record.replace(f"source: {source}", f"source: '{url}'"))
+    commit_all(project)
+    env = {
+        **os.environ,
+        "PATH": f"{fake.parent}:{os.environ['PATH']}",
+        "GIT_PYTHON_GIT_EXECUTABLE": str(fake),
+    }
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "update", "--to", "v2"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 2, done.stderr
+    calls = [c.strip().splitlines() for c in log.read_text().split("----") if "clone" in c]
+    assert calls
+    for argv in calls:
+        assert argv.index("--") < argv.index(url)
+    bad = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "update", "--to", "--upload-pack=x"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "--upload-pack=x" not in log.read_text().split("----")[-1]
+    assert not Path("/tmp/pwned").exists()
