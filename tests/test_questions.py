@@ -293,3 +293,23 @@ def test_any_printable_text_is_kept_exactly(text: str) -> None:
     q = one(type="str")
     value = coerce(q, text)
     assert value == (None if text.strip() == "" else text)
+
+
+def test_the_documented_example_behaves_as_documented() -> None:
+    from mlscaffold.answers import collect_answers
+    from mlscaffold.jinja_env import make_environment
+    from mlscaffold.yamlio import loads_yaml
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "questions.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    questions = load_questions(loads_yaml(example, "docs/questions.md")["questions"], "docs/questions.md")
+
+    def answers(**given: str) -> dict[str, Any]:
+        return collect_answers(questions, given=given, interactive=False, env=make_environment())
+
+    assert answers(region="us") == {"region": "us", "alert_share": 0.5}
+    with pytest.raises(AnswerError, match="answer 'residency_review': required"):
+        answers(region="eu")
+    with pytest.raises(AnswerError, match="a review ticket looks like DPR-1234"):
+        answers(region="eu", residency_review="1234")
+    assert answers(region="eu", residency_review="DPR-7")["alert_share"] == 0.3
