@@ -760,8 +760,9 @@ def _judge(test: RubricTest, ev: Evidence) -> ItemScore:
 
 
 def format_score(report: ScoreReport, fmt: Literal["text", "json"]) -> str:
+    """The report as text or JSON (SARIF too for check), without a final newline."""
     if fmt == "json":
-        return json.dumps(_as_json(report), indent=2) + "\n"
+        return json.dumps(_as_json(report), indent=2)
     if fmt == "text":
         return _as_text(report)
     raise ValueError(f"unknown format {fmt!r}")
@@ -786,7 +787,7 @@ def _as_text(report: ScoreReport) -> str:
     if report.to_raise:
         lines.append("To raise the weakest section:")
         lines.extend(f"  {t.id} ({_num(t.score)}): {t.to_raise}" for t in report.to_raise)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def _as_json(report: ScoreReport) -> dict[str, Any]:

@@ -16,12 +16,13 @@ ANCHORS = (".mlscaffold.yaml", "pyproject.toml", "README.md")
 
 
 def format_report(report: CheckReport, fmt: Literal["text", "json", "sarif"]) -> str:
+    """The report as text or JSON (SARIF too for check), without a final newline."""
     if fmt == "text":
         return _text(report)
     if fmt == "json":
-        return json.dumps(_json(report), indent=2) + "\n"
+        return json.dumps(_json(report), indent=2)
     if fmt == "sarif":
-        return json.dumps(_sarif(report), indent=2) + "\n"
+        return json.dumps(_sarif(report), indent=2)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -41,7 +42,7 @@ def _text(report: CheckReport) -> str:
     else:
         verdict = "failed" if report.failed else "passed with warnings"
         lines.append(f"{verdict}: {_plural(n_err, 'error')}, {_plural(n_warn, 'warning')}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def _plural(n: int, word: str) -> str:
