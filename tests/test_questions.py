@@ -313,3 +313,21 @@ def test_the_documented_example_behaves_as_documented() -> None:
     with pytest.raises(AnswerError, match="a review ticket looks like DPR-1234"):
         answers(region="eu", residency_review="1234")
     assert answers(region="eu", residency_review="DPR-7")["alert_share"] == 0.3
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_floats_read_back_from_their_text(number: float) -> None:
+    assert coerce(one(type="float"), repr(number)) == number
+    assert coerce(one(type="float"), number) == number
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_ints_read_back_from_their_text(number: int) -> None:
+    assert coerce(one(type="int"), str(number)) == number
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=8), max_size=6))
+def test_lists_from_comma_text_match_lists_given_as_lists(items: list[str]) -> None:
+    clean = [i for i in items if "," not in i]
+    q = one(type="list")
+    assert coerce(q, ",".join(clean)) == coerce(q, clean)
