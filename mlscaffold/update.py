@@ -119,17 +119,42 @@ def _local_git_template(local: Path, to: str, source: str) -> TemplateSet:
 
 
 def _pristine_base(repo: Path, record: Record) -> tuple[str, dict[str, Blob]]:
-    """The pristine commit of the last generation and its files."""
+    """The pristine rendering of the last generation: the commit the record names, else the ref,
+    else (a fresh clone of a never-updated repo) mlscaffold's own generation commit."""
     from .vcs import PRISTINE_REF, has_commit, pristine_commit, tree_files
 
     sha = record.pristine if record.pristine and has_commit(repo, record.pristine) else None
-    sha = sha or pristine_commit(repo)
+    sha = sha or pristine_commit(repo) or _generation_commit(repo, record)
     if sha is None:
         raise UserError(
             f"{repo}: the pristine rendering (git ref {PRISTINE_REF}) is missing, so there is no merge "
-            f"base; fetch it from the repo you cloned: git fetch origin '{PRISTINE_REF}:{PRISTINE_REF}'"
+            f"base; fetch it from the repo you cloned (git fetch origin '{PRISTINE_REF}:{PRISTINE_REF}'), "
+            f"and push it after each update (git push origin {PRISTINE_REF})"
         )
     return sha, tree_files(repo, sha)
+
+
+def _generation_commit(repo: Path, record: Record) -> str | None:
+    """The commit `mlscaffold new` made, when the repo is still at that generation: its tree is the
+    pristine rendering (only the record's `pristine:` line differs, and the record is never merged).
+    A commit that may hold user edits is never used: a wrong base could revert them."""
+    from .vcs import commit_message, commits_adding
+
+    added = commits_adding(repo, RECORD_NAME)
+    if not added or "with mlscaffold" not in commit_message(repo, added[0]).splitlines()[0]:
+        return None
+    first = _record_at(repo, added[0])
+    same = (first.template_source, first.template_version, first.stages, first.pristine)
+    now = (record.template_source, record.template_version, record.stages, record.pristine)
+    return added[0] if same == now else None
+
+
+def _record_at(repo: Path, commit: str) -> Record:
+    from .vcs import tree_files
+
+    with tempfile.TemporaryDirectory(prefix="mlscaffold-record-") as scratch:
+        (Path(scratch) / RECORD_NAME).write_bytes(tree_files(repo, commit)[RECORD_NAME].content)
+        return read_record(Path(scratch))
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

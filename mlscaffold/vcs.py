@@ -473,3 +473,17 @@ def clone_template(url: str, ref: str | None, dest: Path) -> str:
 def init_repo(path: Path) -> None:
     """`git init` a folder (harmless when it is a repository already)."""
     _git(path, "init", "--quiet")
+
+
+def commits_adding(repo_path: Path, path: str) -> list[str]:
+    """Commits in HEAD's history that added `path`, oldest first (none without a HEAD)."""
+    _require_repo(repo_path)
+    done = _git(
+        repo_path, "log", "--format=%H", "--diff-filter=A", "--reverse", "HEAD", "--", path, ok=(0, 128)
+    )
+    return done.stdout.decode().split() if done.returncode == 0 else []
+
+
+def commit_message(repo_path: Path, sha: str) -> str:
+    """The full message of a commit."""
+    return _git(repo_path, "log", "-1", "--format=%B", sha, "--").stdout.decode("utf-8", "replace")

@@ -667,3 +667,39 @@ def test_git_sees_user_values_only_after_end_of_options(project: Path, tmp_path:
     )
     assert bad.returncode == 2 and "--upload-pack=x" not in log.read_text().split("----")[-1]
     assert not Path("/tmp/pwned").exists()
+
+
+def _clone_without_mlscaffold_refs(repo: Path, dest: Path) -> Path:
+    """What a teammate gets: `git clone` fetches branches and tags, not refs/mlscaffold/*."""
+    subprocess.run(["git", "clone", "--quiet", "--no-local", repo.as_uri(), str(dest)], check=True)
+    assert subprocess.run(["git", "rev-parse", "-q", "--verify", PRISTINE_REF], cwd=dest).returncode != 0
+    return dest
+
+
+def test_fresh_clone_of_a_never_updated_repo_uses_the_generation_commit(
+    project: Path, tpl: Template, tmp_path: Path
+) -> None:
+    clone = _clone_without_mlscaffold_refs(project, tmp_path / "clone")
+    edit_lines(clone / "config.txt", {2: "teammate line\n"})
+    commit_all(clone)
+    tpl.bump()
+    edit_lines(tpl.file("config.txt"), {18: "template line\n"})
+
+    result = update_project(repo=clone)
+
+    assert result.conflicts == () and {o.path: o.status for o in result.outcomes}["config.txt"] == "merged"
+    text = (clone / "config.txt").read_text()
+    assert "teammate line\n" in text and "template line\n" in text
+
+
+def test_fresh_clone_after_an_update_needs_the_ref(project: Path, tpl: Template, tmp_path: Path) -> None:
+    tpl.bump()
+    tpl.file("notes.txt").write_text("notes v2\n")
+    update_project(repo=project)
+    commit_all(project, "update to 1.1")
+    clone = _clone_without_mlscaffold_refs(project, tmp_path / "clone")
+    tpl.bump()
+    with pytest.raises(UserError, match="git push origin refs/mlscaffold/pristine"):
+        update_project(repo=clone)
+    git(clone, "fetch", "--quiet", "origin", f"{PRISTINE_REF}:{PRISTINE_REF}")
+    assert update_project(repo=clone).conflicts == ()
