@@ -491,7 +491,7 @@ def _update(
     result = UpdateResult(repo, record.template_version, tset.version, tuple(plan.outcomes), dry_run)
     if dry_run:
         return replace(result, diff=_changes_diff(repo, plan.changes))
-    if theirs == base:
+    if _unchanged(base, theirs, record, rendered):
         _promote_pending(repo, base_id)
         return result  # nothing changed in the templates: no file is touched (P13)
     message = f"mlscaffold: pristine rendering of {tset.name} {tset.version}"
@@ -513,6 +513,20 @@ def _update(
     set_pristine_ref(repo, new_id)
     set_ref(repo, PENDING_REF, None)
     return replace(result, pristine=new_id)
+
+
+def _unchanged(
+    base: Mapping[str, Blob], theirs: Mapping[str, Blob], record: Record, rendered: Mapping[str, FileSpec]
+) -> bool:
+    """No file differs and the record would say the same (only mlscaffold's own version may differ:
+    a new mlscaffold with the same templates is not a change to the repo)."""
+    if {p: b for p, b in base.items() if p != RECORD_NAME} != {
+        p: b for p, b in theirs.items() if p != RECORD_NAME
+    }:
+        return False
+    new = _rendered_record(rendered)
+    keys = ("template_source", "template_version", "template_name", "answers", "stages")
+    return all(getattr(new, key) == getattr(record, key) for key in keys)
 
 
 def _promote_pending(repo: Path, base_id: str) -> None:

@@ -703,3 +703,17 @@ def test_fresh_clone_after_an_update_needs_the_ref(project: Path, tpl: Template,
         update_project(repo=clone)
     git(clone, "fetch", "--quiet", "origin", f"{PRISTINE_REF}:{PRISTINE_REF}")
     assert update_project(repo=clone).conflicts == ()
+
+
+def test_a_newer_mlscaffold_with_the_same_templates_touches_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """P13: only mlscaffold's own version differs, so no file changes, not even the record."""
+    import mlscaffold.api
+    import mlscaffold.record
+
+    monkeypatch.setattr(mlscaffold.api, "__version__", "0.1.1")
+    monkeypatch.setattr(mlscaffold.record, "__version__", "0.1.1")
+    before = repo_state(project)
+    assert update_project(repo=project).outcomes == ()
+    assert repo_state(project) == before
