@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,12 @@ def write_error(folder: Path, name: str, message: str, source: str) -> Path:
         "status": "error",
         "error": message,
         "window": {"name": name, "source": source},
+        "model_version": None,
         "checks": [],
+        "dataset_drift": {},
+        "performance": {},
         "recommended_action": ACTIONS["error"],
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     write_json(folder / f"{name}.json", payload)
     write_text(

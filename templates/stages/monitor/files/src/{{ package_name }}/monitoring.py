@@ -883,6 +883,10 @@ def performance_checks(ctx: Context) -> tuple[list[Check], dict[str, Any]]:
     }
     if ctx.label is None:
         return [], summary
+    absent = [c for c in prediction_columns(ctx.meta) if c not in ctx.window.columns]
+    if absent:
+        summary["status"] = f"not computed: no {', '.join(absent)} column(s) in the window"
+        return [], summary
     labelled = ctx.window[ctx.window[ctx.label].notna()].rename(
         columns={ctx.label: cfg.task.target}
     )

@@ -3,20 +3,23 @@
 Commands:
   monitor       checks on the prediction log (logs/predictions.jsonl) or `--input FILE` (CSV/Parquet
                 with the same columns) -> reports/monitoring/<name>.json, .md and .png.
-                `--since 24h` / `--since 2024-05-01` and `--last N` choose the window.
+                `--since 24h` / `--since 2024-05-01` and `--last N` choose the window; `--score`
+                scores a window of raw inputs with the saved model first.
                 Exit 0 ok or warn, 1 alert, 2 could not compute (no reference, no log, empty window,
                 fewer than monitor.min_rows rows). `--fail-on warn` makes warnings exit 1 too.
                 `--shift-demo` first builds a shifted copy of the window (the most important
                 numeric feature moved by 2 std, or an unseen vocabulary for text), re-scores it
                 with the model, and judges that: what an alert looks like.
   monitor-demo  the pipeline step: the logged window (calm: must be ok or warn) and then its shifted
-                copy (must alert); exit 0 when both behave so.
+                copy (must alert); exit 0 when both behave so. Without a prediction log (no deploy
+                stage), the serving split scored by the model stands in for it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,18 @@ log = logging.getLogger(__name__)
 EXIT = {"ok": 0, "warn": 0, "alert": 1, "error": 2}
 
 
+@dataclass(frozen=True)
+class WindowSpec:
+    """Which rows to judge, and under what report name."""
+
+    name: str = "latest"
+    input: Path | None = None  # None: the prediction log
+    since: str | None = None
+    last: int | None = None
+    score: bool = False  # the window has raw inputs only: score them first
+    shift: bool = False  # the demo: shift the inputs and re-score
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitor", description=monitor.__doc__)
     parser.add_argument(
@@ -40,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         "--since", help="only rows logged since an ISO time or a duration back (24h, 7d)"
     )
     parser.add_argument("--last", type=int, help="only the last N rows of the window")
+    parser.add_argument(
+        "--score", action="store_true", help="score the window's raw inputs with the saved model"
+    )
     parser.add_argument(
         "--fail-on",
         choices=("warn", "alert"),
@@ -57,8 +75,15 @@ def _parser() -> argparse.ArgumentParser:
 def monitor(cfg: Config, argv: list[str]) -> int:
     """Check a window of predictions for data quality, drift and performance."""
     args = _parser().parse_args(argv)
-    name = args.name or ("shifted" if args.shift_demo else "latest")
-    status = judge(cfg, args.input, name, shift=args.shift_demo, since=args.since, last=args.last)
+    spec = WindowSpec(
+        name=args.name or ("shifted" if args.shift_demo else "latest"),
+        input=args.input,
+        since=args.since,
+        last=args.last,
+        score=args.score,
+        shift=args.shift_demo,
+    )
+    status = judge(cfg, spec)
     if args.fail_on == "warn" and status == "warn":
         return 1
     return EXIT[status]
@@ -67,11 +92,17 @@ def monitor(cfg: Config, argv: list[str]) -> int:
 def monitor_demo(cfg: Config, argv: list[str]) -> int:
     """Monitor the logged window (calm), then a shifted copy of it (expected to alert)."""
     argparse.ArgumentParser(prog="monitor-demo", description=monitor_demo.__doc__).parse_args(argv)
-    calm = judge(cfg, None, "latest", shift=False)
+    from ..artifacts import split_path
+
+    calm_spec = WindowSpec()
+    if not (cfg.logs_dir / "predictions.jsonl").is_file():
+        log.info("no prediction log: judging the serving split, scored by the saved model")
+        calm_spec = WindowSpec(input=split_path(cfg, "serving"), score=True)
+    calm = judge(cfg, calm_spec)
     if calm not in ("ok", "warn"):
         log.error("the logged window is '%s', not calm: see reports/monitoring/latest.md", calm)
         return EXIT[calm]
-    shifted = judge(cfg, None, "shifted", shift=True)
+    shifted = judge(cfg, replace(calm_spec, name="shifted", shift=True))
     if shifted != "alert":
         log.error(
             "the shifted window did not alert (status %s): the monitor missed a real shift", shifted
@@ -84,51 +115,46 @@ def monitor_demo(cfg: Config, argv: list[str]) -> int:
 COMMANDS = {"monitor": monitor, "monitor-demo": monitor_demo}
 
 
-def judge(
-    cfg: Config,
-    input_path: Path | None,
-    name: str,
-    shift: bool,
-    since: str | None = None,
-    last: int | None = None,
-) -> str:
+def judge(cfg: Config, spec: WindowSpec) -> str:
     """Run the checks on one window, write its reports, and return its status."""
     from ..errors import MissingInputError
     from ..monitor_report import write_error, write_markdown, write_plot, write_result
     from ..monitoring import WindowError, run_checks
 
     folder = cfg.reports_dir / "monitoring"
-    source = str(input_path) if input_path else str(cfg.logs_dir / "predictions.jsonl")
+    source = str(spec.input or cfg.logs_dir / "predictions.jsonl")
     try:
         reference, meta = _load_reference(cfg)
-        window, note = _load_window(cfg, input_path, reference, meta, shift, since, last)
         model = _load_model_if_present(cfg)
-        result = run_checks(cfg, reference, window, meta, name=name, source=source, model=model)
+        window, note = _load_window(cfg, spec, reference, meta, model)
+        result = run_checks(
+            cfg, reference, window, meta, name=spec.name, source=source, model=model
+        )
     except (WindowError, MissingInputError) as err:
-        write_error(folder, name, str(err), source)
+        write_error(folder, spec.name, str(err), source)
         log.error("monitoring could not compute: %s", err)
         return "error"
-    write_result(result, folder, name)
+    write_result(result, folder, spec.name)
     plot = write_plot(
-        result, reference, window, folder, name, cfg.monitor.psi_warn, cfg.monitor.psi_alert
+        result, reference, window, folder, spec.name, cfg.monitor.psi_warn, cfg.monitor.psi_alert
     )
-    write_markdown(result, folder, name, plot, note)
+    write_markdown(result, folder, spec.name, plot, note)
     flagged = [
         f"{c.id}:{c.feature}" if c.feature else c.id for c in result.checks if c.status == "alert"
     ]
     log.info(
         "monitoring %s: %s (%d rows)%s -> %s",
-        name,
+        spec.name,
         result.status.upper(),
         len(window),
         f"; alerts: {', '.join(flagged[:8])}" if flagged else "",
-        folder / f"{name}.md",
+        folder / f"{spec.name}.md",
     )
     return result.status
 
 
 def _load_model_if_present(cfg: Config) -> Any:
-    """The saved model for the skew check, or None (the check is then skipped)."""
+    """The saved model (skew check, --score, the demo), or None when there is none."""
     from ..artifacts import load_model, model_path
 
     return load_model(cfg) if model_path(cfg).is_file() else None
@@ -150,49 +176,51 @@ def _load_reference(cfg: Config) -> tuple[Any, dict[str, Any]]:
 
 
 def _load_window(
-    cfg: Config,
-    input_path: Path | None,
-    reference: Any,
-    meta: dict[str, Any],
-    shift: bool,
-    since: str | None,
-    last: int | None,
+    cfg: Config, spec: WindowSpec, reference: Any, meta: dict[str, Any], model: Any
 ) -> tuple[Any, str]:
-    from ..monitoring import read_prediction_log, read_window_file, select_window
+    from ..monitoring import WindowError, read_prediction_log, read_window_file, select_window
 
-    if input_path is not None:
-        window = read_window_file(input_path)
+    if spec.input is not None:
+        window = read_window_file(spec.input)
     else:
         window, bad = read_prediction_log(cfg.logs_dir / "predictions.jsonl")
         if bad:
             log.warning("skipped %d unreadable lines in the prediction log", bad)
-    window = select_window(window, since, last)
-    if not shift:
-        return window, ""
-    return _shifted(cfg, window, reference, meta)
+    window = select_window(window, spec.since, spec.last)
+    note = ""
+    if spec.score or spec.shift:
+        if model is None:
+            raise WindowError("no saved model to score the window with; run `make train`")
+        if spec.shift:
+            window, what = _shift(window, reference, meta)
+            note = f"Demo window: a copy of the window with {what}, re-scored by the model."
+        window = _score(window, model, meta)
+        note = note or "The window's raw inputs were scored here by the saved model."
+    if spec.shift:
+        out = cfg.logs_dir / "demo" / "shifted_window.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        window.to_parquet(out, index=False)
+        shown = out.relative_to(cfg.root) if out.is_relative_to(cfg.root) else out
+        note += f" Saved as {shown}."
+    return window, note
 
 
-def _shifted(cfg: Config, window: Any, reference: Any, meta: dict[str, Any]) -> tuple[Any, str]:
-    """The demo window: inputs shifted, then re-scored by the model so predictions follow."""
-    import pandas as pd
-
-    from ..artifacts import load_model
+def _shift(window: Any, reference: Any, meta: dict[str, Any]) -> tuple[Any, str]:
     from ..monitoring import WindowError, shift_inputs
-    from ..predict import predict_frame
 
     if window.empty:
         raise WindowError("the window is empty; nothing to shift")
-    shifted, what = shift_inputs(window, reference, meta)
-    outputs = predict_frame(load_model(cfg), meta, shifted)
-    shifted = pd.concat(
-        [shifted.drop(columns=[c for c in outputs.columns if c in shifted.columns]), outputs],
-        axis=1,
-    )
-    out = cfg.logs_dir / "demo" / "shifted_window.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shifted.to_parquet(out, index=False)
-    note = (
-        f"Demo window: a copy of the logged window with {what}, re-scored by the model "
-        f"(saved as {out.relative_to(cfg.root) if out.is_relative_to(cfg.root) else out})."
-    )
-    return shifted, note
+    return shift_inputs(window, reference, meta)
+
+
+def _score(window: Any, model: Any, meta: dict[str, Any]) -> Any:
+    """The window with its prediction columns (re)computed by the saved model."""
+    import pandas as pd
+
+    from ..predict import predict_frame
+
+    if window.empty:
+        return window
+    outputs = predict_frame(model, meta, window)
+    kept = window.drop(columns=[c for c in outputs.columns if c in window.columns])
+    return pd.concat([kept, outputs], axis=1)
