@@ -80,10 +80,18 @@ class Evidence:
 
     def __init__(self, repo: RepoView) -> None:
         self.repo = repo
+        self.outputs = _output_dirs(repo)
 
     # reports a run leaves on disk -----------------------------------------------------------
+    def where(self, rel: str) -> str:
+        """A default output path (`reports/x.json`) moved to where config.yaml's `paths` put it."""
+        for default, actual in self.outputs.items():
+            if rel.startswith(default + "/") and actual != default:
+                return actual + rel[len(default) :]
+        return rel
+
     def report(self, rel: str) -> Any:
-        text = self.repo.read_text(rel)
+        text = self.repo.read_text(self.where(rel))
         if text is None:
             return None
         try:
@@ -100,13 +108,14 @@ class Evidence:
         return _checks(self.report("reports/monitoring/latest.json"))
 
     def readiness_check(self, ids: Iterable[str], words: str) -> str | None:
-        return _find_check(self.readiness, ids, words, "reports/readiness.json")
+        return _find_check(self.readiness, ids, words, self.where("reports/readiness.json"))
 
     def monitor_check(self, words: str) -> str | None:
-        return _find_check(self.monitoring, (), words, "reports/monitoring/latest.json")
+        return _find_check(self.monitoring, (), words, self.where("reports/monitoring/latest.json"))
 
     def report_file(self, *candidates: str) -> str | None:
-        return next((c for c in candidates if self.repo.exists_on_disk(c)), None)
+        paths = (self.where(c) for c in candidates)
+        return next((p for p in paths if self.repo.exists_on_disk(p)), None)
 
     # tracked code, tests and docs ----------------------------------------------------------
     def grep(self, pattern: str, under: tuple[str, ...] = ("src/",), suffix: str = ".py") -> str | None:
@@ -154,6 +163,41 @@ class Evidence:
                     f" (reaches `{step}`)" if cmd.via == step and start != f"make {step}" else ""
                 )
         return None
+
+
+OUTPUT_KEYS = {"reports": "reports", "artifacts": "artifacts", "logs": "logs", "predictions": "predictions"}
+
+
+def _output_dirs(repo: RepoView) -> dict[str, str]:
+    """Output folders from config.yaml's `paths` (and `data.processed_dir`), when they stay inside."""
+    from mlscaffold.errors import UserError
+    from mlscaffold.yamlio import loads_yaml
+
+    dirs = {name: name for name in OUTPUT_KEYS} | {"data/processed": "data/processed"}
+    text = repo.read_text("config.yaml")
+    try:
+        config = loads_yaml(text, "config.yaml") if text else None
+    except UserError:
+        return dirs
+    if not isinstance(config, dict):
+        return dirs
+    paths = _section(config, "paths")
+    data = _section(config, "data")
+    chosen = {**{k: paths.get(k) for k in OUTPUT_KEYS}, "data/processed": data.get("processed_dir")}
+    for name, value in chosen.items():
+        if isinstance(value, str) and _inside(value):
+            dirs[name] = value.strip("/").removeprefix("./")
+    return dirs
+
+
+def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
+    value = config.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _inside(path: str) -> bool:
+    parts = path.replace("\\", "/").split("/")
+    return bool(path.strip()) and not path.startswith(("/", "~")) and ".." not in parts and ":" not in path
 
 
 def _make_call(text: str, step: str) -> bool:
@@ -415,10 +459,10 @@ def i5(ev: Evidence) -> Verdict:
     analysis = None
     if errors and re.search(
         r"error analysis|confident (?:errors|mistakes)|worst|misclassif",
-        ev.repo.read_text("reports/evaluation.md") or "",
+        ev.repo.read_text(errors) or "",
         re.I,
     ):
-        analysis = "reports/evaluation.md has an error analysis"
+        analysis = f"{errors} has an error analysis"
     if explain:
         return grade([f"{explain} has an `explain` command", analysis], ev.runs("test"))
     return grade([analysis], None, cap=0.5)

@@ -250,3 +250,12 @@ def test_cli_score(tmp_path: Path) -> None:
         env=env,
     )
     assert missing.returncode == 2 and missing.stderr.startswith("error:")
+
+
+def test_reports_are_found_where_config_yaml_puts_them(tmp_path: Path) -> None:
+    config = "paths: {reports: out/reports, logs: ../../elsewhere}\n"
+    root = make_project(tmp_path / "p", {"config.yaml": config})
+    write(root, {("out/" + k if k.startswith("reports/") else k): v for k, v in REPORTS.items()})
+    tests = by_id(score_repo(root))
+    assert tests["M5"].score == 1.0 and tests["M5"].evidence[0].startswith("out/reports/readiness.json")
+    assert tests["Mo6"].evidence[-1] == "out/reports/latency.json"
