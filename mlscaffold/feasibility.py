@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from .datapeek import peek
@@ -45,11 +46,46 @@ def feasibility_warnings(answers: Mapping[str, Any], *, named_paths: Collection[
     """
     warnings: list[str] = []
     for check in (_goal_advice, _heuristic_advice, _label_advice, _volume_advice, _metric_advice,
-                  _decision_advice, _freshness_advice):  # fmt: skip
+                  _decision_advice, _freshness_advice, _location_advice):  # fmt: skip
         warnings.extend(check(answers))
     if answers.get("data_path") in named_paths:
+        warnings.extend(_file_advice(answers))
         warnings.extend(_data_advice(answers))
     return warnings
+
+
+_PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.I)
+
+
+def _location_advice(answers: Mapping[str, Any]) -> list[str]:
+    """Where the data is: a URL for SQL (without a password in it), a path the project can find."""
+    source, path = answers.get("data_source"), answers.get("data_path")
+    if source not in ("csv", "parquet", "sql") or not isinstance(path, str) or not path:
+        return []
+    if source == "sql" and "://" not in path:
+        return [
+            f"'{path}' is not a SQLAlchemy URL: write e.g. sqlite:///data/raw.db or postgresql://host/db."
+        ]
+    if _PASSWORD_IN_URL.match(path):
+        return [
+            "The data URL holds a password, which would be written to config.yaml and .mlscaffold.yaml "
+            "and committed: keep credentials out of the URL (e.g. ~/.pgpass or the driver's config file)."
+        ]
+    if source != "sql" and "://" not in path and not Path(path).expanduser().is_absolute():
+        return [
+            f"The project reads '{path}' relative to its own folder: copy the file there, or give an "
+            "absolute path."
+        ]
+    return []
+
+
+def _file_advice(answers: Mapping[str, Any]) -> list[str]:
+    source, path = answers.get("data_source"), str(answers.get("data_path"))
+    if source in ("csv", "parquet") and "://" not in path:
+        local = Path(path).expanduser()
+        if local.is_absolute() and not local.exists():
+            return [f"'{path}' does not exist (yet): the data stage fails until it does."]
+    return []
 
 
 def _goal_advice(answers: Mapping[str, Any]) -> list[str]:

@@ -661,3 +661,29 @@ def test_team_template_conditions_and_bounds() -> None:
     assert asker.names() == ["mode", "level"]  # not 'never' (irrelevant) nor 'quiet' (mode is safe)
     answers = collect_answers(questions[:3], given={}, interactive=False, env=make_environment())
     assert answers == {"mode": "safe", "quiet": 3}
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ({"data_source": "sql", "data_path": "warehouse.db", "sql_query": "select 1"}, "not a SQLAlchemy"),
+        ({"data_source": "sql", "data_path": "postgresql://ml:s3cret@db/x", "sql_query": "select 1"},
+         "holds a password"),
+        ({"data_source": "csv", "data_path": "data/raw.csv"}, "relative to its own folder"),
+        ({"data_source": "csv", "data_path": "/nowhere/raw.csv"}, "does not exist (yet)"),
+    ],
+)  # fmt: skip
+def test_advice_on_where_the_data_is(location: dict[str, Any], expected: str) -> None:
+    answers = answers_for(product_goal="Help analysts find churners early", **location)
+    assert any(expected in w for w in feasibility_warnings(answers, named_paths=[location["data_path"]]))
+
+
+def test_no_location_advice_for_good_locations(tables: dict[str, Path]) -> None:
+    for location in (
+        {"data_source": "sql", "data_path": "sqlite:///data/raw.db", "sql_query": "select 1"},
+        {"data_source": "csv", "data_path": str(tables["binary"])},
+        {"data_source": "parquet", "data_path": "https://example.org/x.parquet"},
+    ):
+        answers = answers_for(product_goal="Help analysts find churners early", **location)
+        advice = feasibility_warnings(answers, named_paths=[location["data_path"]])
+        assert not [w for w in advice if "URL" in w or "folder" in w or "exist" in w], advice
