@@ -123,8 +123,12 @@ def _pristine_base(repo: Path, record: Record) -> tuple[str, dict[str, Blob]]:
     else (a fresh clone of a never-updated repo) mlscaffold's own generation commit."""
     from .vcs import PRISTINE_REF, has_commit, pristine_commit, tree_files
 
-    sha = record.pristine if record.pristine and has_commit(repo, record.pristine) else None
-    sha = sha or pristine_commit(repo) or _generation_commit(repo, record)
+    if record.pristine:
+        # The record names the exact base. If that commit is absent, the ref (when there is one) holds
+        # some other generation, and a wrong base can revert edits: only the generation commit is safe.
+        sha = record.pristine if has_commit(repo, record.pristine) else _generation_commit(repo, record)
+    else:
+        sha = pristine_commit(repo) or _generation_commit(repo, record)
     if sha is None:
         raise UserError(
             f"{repo}: the pristine rendering (git ref {PRISTINE_REF}) is missing, so there is no merge "

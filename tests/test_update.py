@@ -717,3 +717,18 @@ def test_a_newer_mlscaffold_with_the_same_templates_touches_nothing(
     before = repo_state(project)
     assert update_project(repo=project).outcomes == ()
     assert repo_state(project) == before
+
+
+def test_record_naming_a_missing_pristine_never_falls_back_to_another_ref(
+    project: Path, tpl: Template
+) -> None:
+    record = (project / RECORD_NAME).read_text()
+    pristine = read_record(project).pristine
+    assert pristine is not None
+    (project / RECORD_NAME).write_text(record.replace(pristine, "1" * 40))
+    commit_all(project)
+    tpl.bump()
+    before = repo_state(project)
+    with pytest.raises(UserError, match="pristine rendering"):
+        update_project(repo=project)
+    assert repo_state(project) == before
