@@ -610,6 +610,9 @@ def diff_project(*, repo: Path = Path("."), trust: bool = False) -> str:
 def format_update(result: UpdateResult) -> str:
     """The report the CLI prints."""
     head = "would update" if result.dry_run else "updated"
+    if not result.outcomes and result.pristine:
+        versions = f"{result.from_version} -> {result.to_version}"
+        return f"updated {result.repo}: template {versions} (only {RECORD_NAME} changed)"
     if not result.outcomes:
         return f"nothing to update: {result.repo} matches template {result.to_version}"
     lines = [f"{head} {result.repo}: template {result.from_version} -> {result.to_version}"]

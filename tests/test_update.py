@@ -732,3 +732,18 @@ def test_record_naming_a_missing_pristine_never_falls_back_to_another_ref(
     with pytest.raises(UserError, match="pristine rendering"):
         update_project(repo=project)
     assert repo_state(project) == before
+
+
+def test_version_bump_alone_advances_only_the_record(tmp_path: Path) -> None:
+    root = make_template_set(tmp_path / "tpl", {"a.txt": "a\n"}, set_manifest=SET)
+    dest = tmp_path / "proj"
+    new_project(dest=dest, template=str(root))
+    manifest = root / "template.yaml"
+    manifest.write_text(manifest.read_text().replace("'1.0'", "'1.1'"))
+
+    result = update_project(repo=dest)
+
+    assert result.outcomes == () and result.pristine is not None
+    assert read_record(dest).template_version == "1.1"
+    assert "only .mlscaffold.yaml changed" in format_update(result)
+    assert git(dest, "status", "--porcelain") == " M .mlscaffold.yaml\n"
