@@ -178,7 +178,8 @@ class _Interview:
         that depend on a changed answer are settled again; the others keep their answers."""
         dirty = set(changed)
         for question in self.questions[start:]:
-            if changed and question.name in self.answers and not (self.deps[question.name] & dirty):
+            deps = self.deps[question.name]
+            if changed and question.name in self.answers and not (deps & dirty or _ANY_ANSWER in deps):
                 continue
             before = self.answers.get(question.name, _MISSING)
             self._settle(question, ask_anyway=False)
@@ -265,6 +266,7 @@ class _Interview:
         if isinstance(name, str):
             with contextlib.suppress(AnswerError):
                 context["project_slug"] = derived_names(name)[0]
+        context["cookiecutter"] = dict(context)  # as in templates, for cookiecutter habits
         return context
 
     def choices(self, question: Question, context: dict[str, Any]) -> tuple[Choice, ...]:
@@ -354,4 +356,9 @@ def _dependencies(env: jinja2.Environment, question: Question) -> frozenset[str]
             raise TemplateError(f"question '{question.name}': cannot parse {source!r}: {err}") from err
     if "project_slug" in names:
         names.add("project_name")
+    if "cookiecutter" in names:  # cookiecutter.<any answer>
+        names.add(_ANY_ANSWER)
     return frozenset(names)
+
+
+_ANY_ANSWER = "*"

@@ -687,3 +687,27 @@ def test_no_location_advice_for_good_locations(tables: dict[str, Path]) -> None:
         answers = answers_for(product_goal="Help analysts find churners early", **location)
         advice = feasibility_warnings(answers, named_paths=[location["data_path"]])
         assert not [w for w in advice if "URL" in w or "folder" in w or "exist" in w], advice
+
+
+def test_cookiecutter_habits_work_in_defaults_and_edits() -> None:
+    questions = load_questions(
+        [
+            {"name": "full_name", "default": "Ada"},
+            {"name": "email", "default": "{{ cookiecutter.full_name | lower }}@example.org"},
+        ],
+        "team.yaml",
+    )
+    assert collect_answers(questions, given={}, interactive=False, env=make_environment())["email"] == (
+        "ada@example.org"
+    )
+    asker = ScriptedAsker(reviews=[Review("edit", "full_name"), Review("generate")])
+    original = asker.ask
+
+    def ask(question: Question, **kwargs: Any) -> Any:
+        if question.name == "full_name" and asker.summaries:
+            asker.replies["full_name"] = "Grace"
+        return original(question, **kwargs)
+
+    asker.ask = ask  # type: ignore[method-assign]
+    answers = collect_answers(questions, given={}, interactive=True, env=make_environment(), asker=asker)
+    assert answers == {"full_name": "Grace", "email": "grace@example.org"}
