@@ -29,6 +29,8 @@ class DataGuess:
     text_column: str = ""
     id_column: str = ""
     classes: tuple[str, ...] = ()  # the target's values, when it looks like a label (2 to 50 values)
+    time_column: str = ""  # a column of dates or times: test on later data
+    id_repeats: bool = False  # the id column repeats: an entity has several rows, split by group
 
 
 def peek(data_source: object, data_path: object, target: object = None) -> DataGuess:
@@ -88,7 +90,28 @@ def guess(columns: dict[str, list[str]], target: str = "") -> DataGuess:
     task = _task_type(columns[target], bool(text_column))
     values = sorted({v.strip() for v in columns[target] if v.strip()})
     classes = tuple(values) if task and task != "regression" else ()
-    return DataGuess(names, target, task, text_column, id_column, classes)
+    time_column = next((n for n in names if n != target and _is_time(columns[n])), "")
+    ids = [v for v in columns.get(id_column, []) if v.strip()]
+    return DataGuess(
+        names, target, task, text_column, id_column, classes, time_column, len(set(ids)) < len(ids)
+    )
+
+
+def _is_time(values: list[str]) -> bool:
+    """Most values are ISO dates or date-times (2024-01-31, 2024-01-31 12:00, 2024-01-31T12:00:00Z)."""
+    from datetime import datetime
+
+    present = [v.strip() for v in values if v.strip()]
+    if not present:
+        return False
+    parsed = 0
+    for value in present[:500]:
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        parsed += 1
+    return parsed >= 0.9 * min(len(present), 500) and not _all_numeric(present)
 
 
 def _is_text(values: list[str]) -> bool:

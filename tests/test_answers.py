@@ -711,3 +711,24 @@ def test_cookiecutter_habits_work_in_defaults_and_edits() -> None:
     asker.ask = ask  # type: ignore[method-assign]
     answers = collect_answers(questions, given={}, interactive=True, env=make_environment(), asker=asker)
     assert answers == {"full_name": "Grace", "email": "grace@example.org"}
+
+
+def test_split_suggestions_from_the_csv(tmp_path: Path) -> None:
+    dated = write_csv(
+        tmp_path / "dated.csv",
+        ["id", "signup_date", "spend", "churned"],
+        [[i, f"2024-01-{i % 28 + 1:02d}", i * 3, i % 2] for i in range(60)],
+    )
+    answers = answers_for(data_source="csv", data_path=str(dated))
+    assert (answers["split"], answers["time_column"]) == ("time", "signup_date")
+    repeated = write_csv(
+        tmp_path / "repeated.csv",
+        ["customer_id", "spend", "churned"],
+        [[f"c{i % 10}", i * 3, i % 2] for i in range(60)],
+    )
+    answers = answers_for(data_source="csv", data_path=str(repeated))
+    assert (answers["split"], answers["group_column"]) == ("group", "customer_id")
+    plain = write_csv(
+        tmp_path / "plain.csv", ["id", "spend", "churned"], [[i, i * 3, i % 2] for i in range(60)]
+    )
+    assert answers_for(data_source="csv", data_path=str(plain))["split"] == "stratified"
