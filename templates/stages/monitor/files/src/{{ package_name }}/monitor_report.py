@@ -134,14 +134,16 @@ def write_plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, max(4.0, 0.28 * _n_psi(result) + 1.5)))
+    height = max(4.5, 0.25 * _n_psi(result) + 2.0)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, height))
     _psi_panel(left, result, psi_warn, psi_alert)
     _prediction_panel(right, reference, window)
     fig.suptitle(f"{name}: status {result.status}")
-    fig.tight_layout()
+    # fixed margins: tight_layout costs more than the rest of the report on small machines
+    fig.subplots_adjust(left=0.2, right=0.98, bottom=1.1 / height, top=1 - 0.6 / height, wspace=0.3)
     out = folder / f"{name}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=80)
     plt.close(fig)
     return out
 
@@ -163,8 +165,17 @@ def _psi_panel(ax: Any, result: Result, psi_warn: float, psi_alert: float) -> No
         [c.value for c in checks],
         color=[colours[c.status] for c in checks],
     )
-    ax.axvline(psi_warn, color="tab:orange", linestyle="--", label=f"warn {psi_warn}")
-    ax.axvline(psi_alert, color="tab:red", linestyle="--", label=f"alert {psi_alert}")
+    ax.axvline(psi_warn, color="tab:orange", linestyle="--", label=f"psi_warn {psi_warn}")
+    ax.axvline(psi_alert, color="tab:red", linestyle="--", label=f"psi_alert {psi_alert}")
+    ax.scatter(
+        [c.threshold for c in checks],
+        [c.feature for c in checks],
+        marker="|",
+        s=160,
+        color="black",
+        zorder=3,
+        label="alert threshold at this window size",
+    )
     ax.set_xlabel("PSI vs reference (bars coloured by status)")
     ax.set_title("Input drift per feature")
     ax.legend(loc="lower right")

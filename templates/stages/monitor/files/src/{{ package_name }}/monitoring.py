@@ -951,16 +951,63 @@ def _bootstrap_interval(
 
     rng = np.random.default_rng(SEED)
     data = metric_inputs(rows, meta, target)
-    values = []
-    # the inputs were checked once already: skip scikit-learn's per-call validation (much faster)
-    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for _ in range(resamples):
-            value = metric_value(name, data, rng.integers(0, len(data), len(data)))
-            if value is not None and math.isfinite(value):
-                values.append(value)
-    if not values:
+    index = rng.integers(0, len(data), (resamples, len(data)))
+    values = _vectorised_metric(name, data, index)
+    if values is None:  # no vectorised form: one scikit-learn call per resample
+        # the inputs were checked once already: skip scikit-learn's per-call validation
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            computed = [metric_value(name, data, row) for row in index]
+        values = np.array([v for v in computed if v is not None], dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
         return -math.inf, math.inf
     return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
+
+
+def _vectorised_metric(name: str, data: Any, index: np.ndarray) -> np.ndarray | None:
+    """The metric on every resample (one row of `index` each) at once, for the common metrics."""
+    from scipy import stats
+
+    y, pred = data.y[index], data.pred[index]
+    if data.task_type == "regression":
+        error = pred.astype(float) - y.astype(float)
+        if name == "mae":
+            return np.mean(np.abs(error), axis=1)
+        if name == "rmse":
+            return np.sqrt(np.mean(error**2, axis=1))
+        if name == "median_ae":
+            return np.median(np.abs(error), axis=1)
+        return None
+    if name == "roc_auc" and data.task_type == "binary_classification":
+        ranks = stats.rankdata(data.scores[index], axis=1)  # Mann-Whitney U, ties averaged
+        positives = y.sum(axis=1)
+        negatives = y.shape[1] - positives
+        u = (ranks * y).sum(axis=1) - positives * (positives + 1) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(positives * negatives > 0, u / (positives * negatives), np.nan)
+    if name == "accuracy":
+        return np.mean(y == pred, axis=1)
+    if name in ("f1_macro", "f1_weighted"):
+        return _f1_by_class(name, y, pred, np.unique(np.concatenate([data.y, data.pred])))
+    return None
+
+
+def _f1_by_class(name: str, y: np.ndarray, pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Macro or weighted F1 per resample; classes absent from a resample do not count (as in
+    scikit-learn, which only averages over the labels present in truth or prediction)."""
+    scores, present, support = [], [], []
+    for label in labels:
+        truth, said = y == label, pred == label
+        tp = np.sum(truth & said, axis=1)
+        denominator = truth.sum(axis=1) + said.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores.append(np.where(denominator > 0, 2 * tp / denominator, 0.0))
+        present.append(denominator > 0)
+        support.append(truth.sum(axis=1))
+    f1, here, weight = np.array(scores), np.array(present), np.array(support, dtype=float)
+    if name == "f1_macro":
+        return (f1 * here).sum(axis=0) / np.maximum(here.sum(axis=0), 1)
+    return (f1 * weight).sum(axis=0) / np.maximum(weight.sum(axis=0), 1)
 
 
 def _bias_check(ctx: Context, labelled: pd.DataFrame) -> Check:
