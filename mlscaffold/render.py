@@ -26,6 +26,8 @@ from .templates import Unit
 
 BOM = "\ufeff"
 _FORBIDDEN_PARTS = {"", ".", "..", ".git"}
+# Folders that tools leave in a template checkout (not part of any template).
+_TOOL_CACHES = frozenset({"__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache", ".hypothesis"})
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _walk(root: Path) -> Iterator[Path]:
         for name in [*sorted(dirnames), *sorted(filenames)]:
             if (here / name).is_symlink():
                 raise TemplateError(f"{here / name}: templates may not contain symlinks")
-        dirnames[:] = [d for d in dirnames if d not in ("__pycache__",)]
+        dirnames[:] = [d for d in dirnames if d not in _TOOL_CACHES]
         for name in sorted(filenames):
             if name.endswith((".pyc", ".pyo")) or name == ".DS_Store":
                 continue

@@ -23,10 +23,7 @@ def merge_shared_file(path: str, current: bytes, rendered: bytes) -> bytes | Non
     """For a shared file the user already has: the minimal edit, or None to leave it alone."""
     text = current.decode("utf-8", errors="surrogateescape")
     if path == "Makefile":
-        if MAKE_INCLUDE in text:
-            return None
-        block = "\n# Stage targets added by mlscaffold (one file per stage in mk/).\nPIPELINE ?=\n"
-        return (text.rstrip("\n") + "\n" + block + MAKE_INCLUDE + "\n").encode("utf-8", "surrogateescape")
+        return _makefile_block(text, rendered.decode("utf-8"))
     if path == ".gitignore":
         have = {line.strip() for line in text.splitlines()}
         extra = [
@@ -39,6 +36,30 @@ def merge_shared_file(path: str, current: bytes, rendered: bytes) -> bytes | Non
         joined = "\n".join(["", "# Added by mlscaffold", *extra, ""])
         return (text.rstrip("\n") + "\n" + joined).encode("utf-8", "surrogateescape")
     return None  # README.md, pyproject.toml (dependencies handled apart): the user's version stays
+
+
+def _makefile_block(text: str, rendered: str) -> bytes | None:
+    """Append what the stages' mk/*.mk files need to a Makefile the user wrote: the variables they use
+    (as `?=`, so the user's own definitions win), the include, and a `pipeline` target that runs them all
+    (a name unlikely to clash with the user's own `all`)."""
+    if MAKE_INCLUDE in text:
+        return None
+    variables = []
+    for line in rendered.splitlines():
+        name, sep, value = line.partition(":=") if ":=" in line else line.partition("?=")
+        if sep and name.strip() in ("PYTHON", "PKG"):
+            variables.append(f"{name.strip()} ?= {value.strip()}")
+    block = [
+        "",
+        "# Stage targets added by mlscaffold: one file per stage in mk/; `make pipeline` runs them in order.",
+        *variables,
+        "PIPELINE ?=",
+        MAKE_INCLUDE,
+        ".PHONY: pipeline",
+        "pipeline: $(PIPELINE)",
+        "",
+    ]
+    return (text.rstrip("\n") + "\n" + "\n".join(block)).encode("utf-8", "surrogateescape")
 
 
 SHARED = {"Makefile", ".gitignore", "README.md", "pyproject.toml"}
