@@ -178,6 +178,7 @@ def slice_metrics(result: Evaluation) -> list[dict[str, Any]]:
     rows = []
     cfg = result.config.evaluate
     floor = slice_floor(result)
+    best = result.best_baseline()
     for column in cfg.slices:
         if column not in result.test.columns:
             rows.append({"column": column, "value": None, "n": 0, "status": "missing"})
@@ -186,13 +187,13 @@ def slice_metrics(result: Evaluation) -> list[dict[str, Any]]:
         for value in sorted(keys.unique()):
             mask = (keys == value).to_numpy()
             n = int(mask.sum())
-            metric = compute(
-                result.metric.name, result.y[mask], result.outputs["model"].loc[mask], result.meta
-            )
+            name = result.metric.name
+            metric = compute(name, result.y[mask], result.outputs["model"].loc[mask], result.meta)
+            baseline = compute(name, result.y[mask], result.outputs[best].loc[mask], result.meta)
             if n < cfg.slice_min_n:
                 status = "too_small"
-            elif floor is None:
-                status = "reported"
+            elif floor is None:  # no absolute bar: the model must at least beat the baseline there
+                status = "pass" if not result.metric.better(baseline, metric) else "warn"
             else:
                 status = "pass" if meets(result.metric, metric, floor) else "fail"
             rows.append(
@@ -201,6 +202,7 @@ def slice_metrics(result: Evaluation) -> list[dict[str, Any]]:
                     "value": value,
                     "n": n,
                     "metric": metric,
+                    "baseline": baseline,
                     "floor": floor,
                     "status": status,
                 }
@@ -360,8 +362,15 @@ def check_slices(result: Evaluation) -> Check:
     if missing:
         return Check("R8", name, "fail", True, value=missing, detail="slice column(s) missing")
     if floor is None:
+        losing = [f"{s['column']}={s['value']}" for s in result.slices if s["status"] == "warn"]
         return Check(
-            "R8", name, "skipped", False, detail="no ready_threshold: slices only reported"
+            "R8",
+            "Every slice beats the best baseline on that slice (no ready_threshold set)",
+            "warn" if losing else "pass",
+            False,
+            value=len(losing),
+            threshold=0,
+            detail=", ".join(losing),
         )
     worst = [s["metric"] for s in result.slices if s["status"] in ("pass", "fail")]
     value = (min(worst) if result.metric.greater_is_better else max(worst)) if worst else None

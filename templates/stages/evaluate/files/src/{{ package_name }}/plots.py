@@ -183,7 +183,7 @@ def _slices(result: Evaluation, folder: Path) -> Path:
     rows = [s for s in result.slices if s.get("metric") is not None]
     fig, ax = plt.subplots(figsize=(6.5, 0.4 * max(len(rows), 3) + 1.5))
     names = [f"{s['column']}={s['value']} (n={s['n']})" for s in rows]
-    colours = ["tab:red" if s["status"] == "fail" else "tab:blue" for s in rows]
+    colours = ["tab:red" if s["status"] in ("fail", "warn") else "tab:blue" for s in rows]
     ax.barh(names, [s["metric"] for s in rows], color=colours)
     floor = rows[0]["floor"] if rows else None
     if floor is not None:

@@ -104,13 +104,13 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
             "",
             "## Slices",
             "",
-            f"| slice | n | {metric.label} | floor | status |",
-            "|---|---|---|---|---|",
+            f"| slice | n | {metric.label} (model) | best baseline | floor | status |",
+            "|---|---|---|---|---|---|",
         ]
         for s in result.slices:
             lines.append(
                 f"| {s['column']} = {s['value']} | {s['n']} | {fmt(s.get('metric'))} | "
-                f"{fmt(s.get('floor'))} | {s['status']} |"
+                f"{fmt(s.get('baseline'))} | {fmt(s.get('floor'))} | {s['status']} |"
             )
     lines += _errors_section(result)
     if figures:
