@@ -214,3 +214,21 @@ def test_version_and_help(tmp_path: Path) -> None:
     helped = run("--help", cwd=tmp_path).stdout
     for command in ("new", "add", "stages", "check", "score", "update", "diff"):
         assert command in helped
+
+
+def test_the_cli_starts_without_heavy_imports(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['mlscaffold', '--help']\n"
+        "from mlscaffold.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ['jinja2', 'git', 'questionary', 'cookiecutter', 'yaml', 'tomlkit', 'prompt_toolkit',\n"
+        "         'mlscaffold.api', 'mlscaffold.render']\n"
+        "print('HEAVY:' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY:"
