@@ -476,8 +476,7 @@ def _update(
     trust: bool,
 ) -> UpdateResult:
     from .api import render_project
-    from .render import apply_changes
-    from .vcs import mark_unmerged, set_pristine_ref, set_ref, write_pristine
+    from .vcs import set_pristine_ref, set_ref, write_pristine
 
     tset.require_trust(trust)
     if _version_tuple(tset.version) < _version_tuple(record.template_version):
@@ -507,9 +506,7 @@ def _update(
     if held:
         new_record = replace(_rendered_record(rendered), pristine=new_id)
         plan.changes.append(Change(RECORD_NAME, "modify", new_record.to_yaml().encode("utf-8"), 0o644))
-    apply_changes(repo, plan.changes)
-    if plan.unmerged:
-        mark_unmerged(repo, plan.unmerged)
+    _apply_with_index(repo, plan)
     if result.conflicts:
         if held:
             set_ref(repo, PENDING_REF, new_id)  # keeps the pending pristine reachable until resolved
@@ -517,6 +514,23 @@ def _update(
     set_pristine_ref(repo, new_id)
     set_ref(repo, PENDING_REF, None)
     return replace(result, pristine=new_id)
+
+
+def _apply_with_index(repo: Path, plan: _Plan) -> None:
+    """Mark the conflicts in git's index, then write the files; any error or Ctrl-C puts the index
+    entries back and `apply_changes` restores the files (P5), so the repo is as it was."""
+    from .render import apply_changes
+    from .vcs import index_entries, mark_unmerged, restore_index_entries
+
+    paths = sorted(plan.unmerged)
+    saved = index_entries(repo, paths)
+    try:
+        if paths:
+            mark_unmerged(repo, plan.unmerged)
+        apply_changes(repo, plan.changes)
+    except BaseException:
+        restore_index_entries(repo, paths, saved)
+        raise
 
 
 def _unchanged(

@@ -487,3 +487,17 @@ def commits_adding(repo_path: Path, path: str) -> list[str]:
 def commit_message(repo_path: Path, sha: str) -> str:
     """The full message of a commit."""
     return _git(repo_path, "log", "-1", "--format=%B", sha, "--").stdout.decode("utf-8", "replace")
+
+
+def index_entries(repo_path: Path, paths: list[str]) -> list[str]:
+    """git's index entries for `paths` as `update-index --index-info` lines, to put back later."""
+    if not paths:
+        return []
+    out = _git(repo_path, "ls-files", "-s", "-z", "--full-name", "--", *paths).stdout
+    return [os.fsdecode(entry) for entry in out.split(b"\0") if entry]
+
+
+def restore_index_entries(repo_path: Path, paths: list[str], entries: list[str]) -> None:
+    """Put back the index entries `index_entries` returned (dropping whatever is there now)."""
+    if paths:
+        _index_info(repo_path, [f"0 {'0' * 40}\t{p}" for p in paths] + entries)

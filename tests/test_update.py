@@ -321,15 +321,16 @@ def test_dry_run_writes_nothing(project: Path, tpl: Template, tmpdir_left: Path)
     assert list(tmpdir_left.iterdir()) == []
 
 
-@pytest.mark.parametrize("fail_at", [0, 1, 2, 3])
+@pytest.mark.parametrize("fail_at", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("conflict", [False, True])
 def test_interrupted_update_leaves_repo_as_it_was(
-    project: Path, tpl: Template, monkeypatch: pytest.MonkeyPatch, fail_at: int
+    project: Path, tpl: Template, monkeypatch: pytest.MonkeyPatch, fail_at: int, conflict: bool
 ) -> None:
-    """P5: an error or Ctrl-C at any write restores every file; record and ref stay."""
+    """P5: an error or Ctrl-C at any write restores every file, git's index and the refs."""
     edit_lines(project / "config.txt", {2: "user line\n"})
     commit_all(project)
     tpl.bump()
-    edit_lines(tpl.file("config.txt"), {18: "template line\n"})
+    edit_lines(tpl.file("config.txt"), {2 if conflict else 18: "template line\n"})
     tpl.file("notes.txt").write_text("notes v2\n")
     tpl.file("added.txt").write_text("new\n")
     before = repo_state(project)
@@ -347,7 +348,7 @@ def test_interrupted_update_leaves_repo_as_it_was(
         update_project(repo=project)
     assert repo_state(project) == before
     monkeypatch.setattr(render, "_write_file", real_write)
-    assert update_project(repo=project).conflicts == ()
+    assert update_project(repo=project).conflicts == (("config.txt",) if conflict else ())
 
 
 def test_executable_bit_from_template(project: Path, tpl: Template) -> None:
