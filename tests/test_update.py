@@ -748,3 +748,41 @@ def test_version_bump_alone_advances_only_the_record(tmp_path: Path) -> None:
     assert read_record(dest).template_version == "1.1"
     assert "only .mlscaffold.yaml changed" in format_update(result)
     assert git(dest, "status", "--porcelain") == " M .mlscaffold.yaml\n"
+
+
+def test_sigint_mid_update_leaves_the_repo_before_or_after(tmp_path: Path) -> None:
+    """P5 with a real Ctrl-C: at whatever moment SIGINT lands, the repo is either exactly as it was
+    or fully updated (files, record and index agree); never half-written."""
+    import signal
+    import time
+
+    files = {f"pkg/f{i:03d}.txt": LINES for i in range(150)}
+    root = make_template_set(tmp_path / "tpl", files, set_manifest=SET)
+    dest = tmp_path / "proj"
+    new_project(dest=dest, template=str(root))
+    manifest = root / "template.yaml"
+    manifest.write_text(manifest.read_text().replace("'1.0'", "'1.1'"))
+    for rel in files:
+        edit_lines(root / "base" / "files" / rel, {20: "template v2\n"})
+    before = repo_state(dest)
+    outcomes = set()
+    for delay in (0.05, 0.15, 0.25, 0.35, 0.5, 0.7, 1.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlscaffold", "update"],
+            cwd=dest,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+        texts = {(dest / rel).read_text() for rel in files}
+        if repo_state(dest) == before:
+            outcomes.add("before")
+            continue
+        assert texts == {LINES.replace("line 20\n", "template v2\n")}, "half-written update"
+        assert read_record(dest).template_version == "1.1"
+        assert git(dest, "ls-files", "-u") == ""
+        outcomes.add("after")
+        break
+    assert outcomes
