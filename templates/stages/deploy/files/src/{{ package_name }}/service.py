@@ -40,6 +40,7 @@ from .prediction_log import LOG_NAME, PredictionLog, new_request_id, output_reco
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 1000
+MAX_TEXT_CHARS = 100_000  # per text field: bounds the work one request can cause
 
 
 class Prediction(BaseModel):
@@ -90,7 +91,7 @@ def build_request_models(meta: dict[str, Any]) -> tuple[type[BaseModel], type[Ba
             annotation: Any = float
             extra: dict[str, Any] = {"allow_inf_nan": False}
         elif kind == "text":
-            annotation, extra = str, {}
+            annotation, extra = str, {"max_length": MAX_TEXT_CHARS}
         else:
             annotation, extra = _category_type(feature.get("categories") or []), {}
         if kind != "text":  # the pipeline imputes missing numbers and categories: null is allowed
