@@ -403,7 +403,9 @@ def run_checks(
             "too few to judge"
         )
     ctx = Context(cfg, reference, window, meta, label_column(window, cfg.task.target))
-    checks: list[Check] = []
+    checks: list[Check] = [
+        Check("row_count", "data_quality", None, "rows_in_window", n, cfg.monitor.min_rows, "ok", n)
+    ]
     checks += data_quality_checks(ctx)
     feature_checks, drift = feature_drift_checks(ctx)
     checks += feature_checks
