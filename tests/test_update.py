@@ -786,3 +786,22 @@ def test_sigint_mid_update_leaves_the_repo_before_or_after(tmp_path: Path) -> No
         outcomes.add("after")
         break
     assert outcomes
+
+
+def test_unicode_and_spaces_in_paths(tmp_path: Path) -> None:
+    name = "docs/ünïcode dir/a file.txt"
+    root = make_template_set(tmp_path / "tpl", {name: LINES}, set_manifest=SET)
+    dest = tmp_path / "proj"
+    new_project(dest=dest, template=str(root))
+    edit_lines(dest / name, {2: "user line\n", 10: "user line 10\n"})
+    commit_all(dest)
+    manifest = root / "template.yaml"
+    manifest.write_text(manifest.read_text().replace("'1.0'", "'1.1'"))
+    edit_lines(root / "base" / "files" / name, {18: "template line\n", 10: "template line 10\n"})
+
+    result = update_project(repo=dest)
+
+    assert result.conflicts == (name,)
+    text = (dest / name).read_text()
+    assert "user line\n" in text and "template line\n" in text and "<<<<<<< yours\n" in text
+    assert len(git(dest, "ls-files", "-u", "-z", "--", name).split("\0")) == 4  # 3 stages + trailing
