@@ -805,3 +805,27 @@ def test_unicode_and_spaces_in_paths(tmp_path: Path) -> None:
     text = (dest / name).read_text()
     assert "user line\n" in text and "template line\n" in text and "<<<<<<< yours\n" in text
     assert len(git(dest, "ls-files", "-u", "-z", "--", name).split("\0")) == 4  # 3 stages + trailing
+
+
+def test_new_question_takes_its_default_and_a_dropped_stage_goes(tmp_path: Path) -> None:
+    root = make_template_set(
+        tmp_path / "tpl",
+        {"base.txt": "base\n"},
+        set_manifest=SET.replace("stages: []", "stages: [old]"),
+        stages={"old": (_stage("old", 10), {"old.txt": "old\n", "old_edited.txt": "old\n"})},
+    )
+    dest = tmp_path / "proj"
+    new_project(dest=dest, template=str(root))
+    (dest / "old_edited.txt").write_text("old, with the user's notes\n")
+    commit_all(dest)
+    manifest = root / "template.yaml"
+    text = manifest.read_text().replace("'1.0'", "'1.1'").replace("stages: [old]", "stages: []")
+    manifest.write_text(text + "  - name: licence\n    prompt: Licence?\n    default: MIT\n")
+    (root / "base" / "files" / "LICENCE.jinja").write_text("{{ licence }}\n")
+
+    result = update_project(repo=dest)
+
+    assert (dest / "LICENCE").read_text() == "MIT\n"
+    assert read_record(dest).answers["licence"] == "MIT" and read_record(dest).stages == {}
+    statuses = {o.path: o.status for o in result.outcomes}
+    assert statuses == {"LICENCE": "added", "old.txt": "deleted", "old_edited.txt": "kept"}
