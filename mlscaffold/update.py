@@ -442,6 +442,26 @@ def _require_clean(repo: Path) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Options:
+    conflict: ConflictMode = "inline"
+    set_values: tuple[str, ...] = ()
+    answers_file: Path | None = None
+    dry_run: bool = False
+    trust: bool = False
+
+
+@dataclass(frozen=True)
+class _Merge:
+    """A planned update: the base it merges against, what the templates render now, and the plan."""
+
+    base_id: str
+    base: dict[str, Blob]
+    rendered: dict[str, FileSpec]
+    theirs: dict[str, Blob]
+    plan: _Plan
+
+
 def update_project(
     *,
     repo: Path = Path("."),
@@ -459,52 +479,53 @@ def update_project(
     record = read_record(repo)
     if conflict not in ("inline", "rej"):
         raise UserError(f"--conflict {conflict!r}: expected 'inline' or 'rej'")
+    options = _Options(conflict, tuple(set_values), answers_file, dry_run, trust)
     with exclusive(repo):
         _require_clean(repo)
         with _template_at(record.template_source, to, repo) as tset:
-            return _update(repo, record, tset, conflict, set_values, answers_file, dry_run, trust)
+            merge = _plan_update(repo, record, tset, options)
+            plan = merge.plan
+            result = UpdateResult(repo, record.template_version, tset.version, tuple(plan.outcomes), dry_run)
+            if dry_run:
+                return replace(result, diff=_changes_diff(repo, plan.changes))
+            if _unchanged(merge.base, merge.theirs, record, merge.rendered):
+                _promote_pending(repo, merge.base_id)
+                return result  # nothing changed in the templates: no file is touched (P13)
+            return _write_update(repo, tset, merge, result)
 
 
-def _update(
-    repo: Path,
-    record: Record,
-    tset: TemplateSet,
-    conflict: ConflictMode,
-    set_values: tuple[str, ...],
-    answers_file: Path | None,
-    dry_run: bool,
-    trust: bool,
-) -> UpdateResult:
+def _plan_update(repo: Path, record: Record, tset: TemplateSet, options: _Options) -> _Merge:
+    """Everything an update decides, read-only: refuse going backwards, find the base, render, merge."""
     from .api import render_project
-    from .vcs import set_pristine_ref, set_ref, write_pristine
 
-    tset.require_trust(trust)
+    tset.require_trust(options.trust)
     if _version_tuple(tset.version) < _version_tuple(record.template_version):
         raise UserError(
             f"template '{tset.source}' is version {tset.version}, older than the {record.template_version} "
             "this repo was generated with; refusing to go backwards (use --to with a newer ref)"
         )
     base_id, base = _pristine_base(repo, record)
-    answers = _answers(tset, record, set_values, answers_file)
+    answers = _answers(tset, record, options.set_values, options.answers_file)
     stages = tset.order_stages([s for s in record.stages if s in tset.stages])
-    rendered = render_project(tset, {**answers, "stages": stages}, stages, trusted=trust)
+    rendered = render_project(tset, {**answers, "stages": stages}, stages, trusted=options.trust)
     theirs = _blobs(rendered)
     labels = ("yours", f"template {record.template_version}", f"template {tset.version}")
-    plan = _plan_merge(repo, base, theirs, conflict, labels)
-    result = UpdateResult(repo, record.template_version, tset.version, tuple(plan.outcomes), dry_run)
-    if dry_run:
-        return replace(result, diff=_changes_diff(repo, plan.changes))
-    if _unchanged(base, theirs, record, rendered):
-        _promote_pending(repo, base_id)
-        return result  # nothing changed in the templates: no file is touched (P13)
+    return _Merge(base_id, base, rendered, theirs, _plan_merge(repo, base, theirs, options.conflict, labels))
+
+
+def _write_update(repo: Path, tset: TemplateSet, merge: _Merge, result: UpdateResult) -> UpdateResult:
+    """Store the new pristine commit, apply the plan all-or-nothing, then move the refs."""
+    from .vcs import set_pristine_ref, set_ref, write_pristine
+
     message = f"mlscaffold: pristine rendering of {tset.name} {tset.version}"
-    new_id = write_pristine(repo, theirs, parent=base_id, message=message)
+    new_id = write_pristine(repo, merge.theirs, parent=merge.base_id, message=message)
+    plan = merge.plan
     # The record moves with the files only when git itself holds every conflict as unmerged: git then
     # refuses any commit until the user resolved them, so the new record can only be committed
     # together with the resolution (and a reset drops both). See docs/update.md.
     held = all(path in plan.unmerged for path in result.conflicts)
     if held:
-        new_record = replace(_rendered_record(rendered), pristine=new_id)
+        new_record = replace(_rendered_record(merge.rendered), pristine=new_id)
         plan.changes.append(Change(RECORD_NAME, "modify", new_record.to_yaml().encode("utf-8"), 0o644))
     _apply_with_index(repo, plan)
     if result.conflicts:
