@@ -117,6 +117,7 @@ def gather_answers(
 def build_context(tset: TemplateSet, answers: Mapping[str, Any], stages: Sequence[str]) -> dict[str, Any]:
     """What templates see: every answer, derived names, versions and the stage list."""
     from .answers import derived_names
+    from .feasibility import feasibility_warnings
 
     context = dict(answers)
     slug, package = derived_names(str(answers.get("project_name", "ml-project")))
@@ -128,6 +129,9 @@ def build_context(tset: TemplateSet, answers: Mapping[str, Any], stages: Sequenc
         template_name=tset.name,
         stages=list(stages),
     )
+    # The wizard's advice, recorded in the formulation; computed from the answers alone (no file
+    # reads), so every later rendering of the same answers gives the same bytes.
+    context.setdefault("advice", feasibility_warnings(answers))
     context["cookiecutter"] = dict(context)
     return context
 
@@ -224,6 +228,17 @@ def _chosen_stages(tset: TemplateSet, answers: Mapping[str, Any]) -> list[str]:
     return tset.order_stages(list(chosen))
 
 
+def _user_named_paths(sources: AnswerSources) -> tuple[str, ...]:
+    """The data path the user gave (--set or --answers): the only file the advice may read (P2)."""
+    from .answers import load_answers_file, parse_set_values
+
+    given: dict[str, Any] = {}
+    if sources.answers_file is not None:
+        given.update(load_answers_file(sources.answers_file))
+    given.update(parse_set_values(list(sources.set_values)))
+    return (str(given["data_path"]),) if given.get("data_path") else ()
+
+
 def _check_destination(dest: Path) -> None:
     if dest.is_symlink():
         raise ConflictError(f"{dest}: the destination is a symlink; choose a real folder")
@@ -267,7 +282,7 @@ def _new_project(
     target = (dest if dest is not None else Path(context["project_slug"])).absolute()
     _check_destination(target)
     files = render_project(tset, answers, stages, trusted=trust)
-    warnings = tuple(feasibility_warnings(answers))
+    warnings = tuple(feasibility_warnings(answers, named_paths=_user_named_paths(sources)))
     names = tuple(sorted(files))
     if dry_run:
         return NewResult(target, names, tuple(stages), warnings, dry_run=True)

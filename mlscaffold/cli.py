@@ -136,8 +136,9 @@ def new(
         result = new_project(
             dest=dest, template=template, sources=sources, dry_run=dry_run, trust=trust, git=not no_git
         )
-        for warning in result.warnings:
-            ui.warn(warning)
+        if not (sources.interactive and not defaults):  # the interview already showed the advice
+            for warning in result.warnings:
+                ui.warn(warning)
         if result.dry_run:
             ui.out(f"would create {result.dest} with {len(result.files)} files:")
             for name in result.files:
