@@ -31,6 +31,7 @@ ORDER = 40
 PIPELINE_STEP = "deploy"
 
 log = logging.getLogger(__name__)
+PROG = f"python -m {__package__.rsplit('.', 1)[0]}"
 
 SKEW_ROWS = 100
 SKEW_TOLERANCE = 1e-9
@@ -40,7 +41,7 @@ LATENCY_WARMUP = 20
 
 def serve(cfg: Config, argv: list[str]) -> int:
     """Run the prediction service (uvicorn)."""
-    parser = argparse.ArgumentParser(prog="serve", description=serve.__doc__)
+    parser = argparse.ArgumentParser(prog=f"{PROG} serve", description=serve.__doc__)
     parser.add_argument("--host", default=cfg.serving.host)
     parser.add_argument("--port", type=int, default=cfg.serving.port)
     parser.add_argument("--workers", type=int, default=1)
@@ -66,7 +67,7 @@ def serve(cfg: Config, argv: list[str]) -> int:
 
 def batch(cfg: Config, argv: list[str]) -> int:
     """Score a CSV or Parquet file into predictions/<name>.parquet."""
-    parser = argparse.ArgumentParser(prog="batch", description=batch.__doc__)
+    parser = argparse.ArgumentParser(prog=f"{PROG} batch", description=batch.__doc__)
     parser.add_argument("input", type=Path, help="CSV or Parquet file with the raw feature columns")
     parser.add_argument("--name", help="output name (default: the input file's stem)")
     parser.add_argument("--no-log", action="store_true", help="do not append to the prediction log")
@@ -79,7 +80,7 @@ def batch(cfg: Config, argv: list[str]) -> int:
 
 def deploy(cfg: Config, argv: list[str]) -> int:
     """Score the serving window into the prediction log, then check skew and latency."""
-    argparse.ArgumentParser(prog="deploy", description=deploy.__doc__).parse_args(argv)
+    argparse.ArgumentParser(prog=f"{PROG} deploy", description=deploy.__doc__).parse_args(argv)
     from ..prediction_log import LOG_NAME, PredictionLog
 
     archived = PredictionLog(cfg.logs_dir / LOG_NAME).rotate()

@@ -29,6 +29,7 @@ ORDER = 50
 PIPELINE_STEP = "monitor-demo"
 
 log = logging.getLogger(__name__)
+PROG = f"python -m {__package__.rsplit('.', 1)[0]}"
 
 EXIT = {"ok": 0, "warn": 0, "alert": 1, "error": 2}
 
@@ -46,7 +47,7 @@ class WindowSpec:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="monitor", description=monitor.__doc__)
+    parser = argparse.ArgumentParser(prog=f"{PROG} monitor", description=monitor.__doc__)
     parser.add_argument(
         "--input", type=Path, help="CSV/Parquet window instead of the prediction log"
     )
@@ -91,7 +92,9 @@ def monitor(cfg: Config, argv: list[str]) -> int:
 
 def monitor_demo(cfg: Config, argv: list[str]) -> int:
     """Monitor the logged window (calm), then a shifted copy of it (expected to alert)."""
-    argparse.ArgumentParser(prog="monitor-demo", description=monitor_demo.__doc__).parse_args(argv)
+    argparse.ArgumentParser(
+        prog=f"{PROG} monitor-demo", description=monitor_demo.__doc__
+    ).parse_args(argv)
     from ..artifacts import split_path
 
     calm_spec = WindowSpec()
