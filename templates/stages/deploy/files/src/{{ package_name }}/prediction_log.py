@@ -70,7 +70,7 @@ class PredictionLog:
         request_id: str,
         source: str,
         model_version: str,
-        inputs: Iterable[Mapping[str, Any]],
+        inputs: Iterable[Mapping[Any, Any]],
         outputs: Iterable[Mapping[str, Any]],
         latency_ms: float,
         labels: Iterable[Any] | None = None,

@@ -23,7 +23,7 @@ def write_result(result: Result, folder: Path, name: str) -> Path:
 
 def write_error(folder: Path, name: str, message: str, source: str) -> Path:
     """The could-not-compute report (status error); monitoring then exits 2."""
-    payload = {
+    payload: dict[str, Any] = {
         "status": "error",
         "error": message,
         "window": {"name": name, "source": source},
@@ -158,7 +158,7 @@ def _psi_panel(ax: Any, result: Result, psi_warn: float, psi_alert: float) -> No
         for c in result.checks
         if c.id == "psi" and c.group == "feature_drift" and c.value is not None
     ]
-    checks = sorted(checks, key=lambda c: c.value)[-25:]
+    checks = sorted(checks, key=lambda c: c.value or 0.0)[-25:]
     colours = {"ok": "tab:green", "warn": "tab:orange", "alert": "tab:red"}
     ax.barh(
         [c.feature for c in checks],

@@ -180,10 +180,11 @@ def select_window(window: pd.DataFrame, since: str | None, last: int | None) -> 
 
 
 def _since_time(since: str) -> pd.Timestamp:
-    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    minutes = {"m": 1, "h": 60, "d": 24 * 60, "w": 7 * 24 * 60}
     text = since.strip()
-    if text[:-1].isdigit() and text[-1:] in units:
-        return pd.Timestamp.now(tz="UTC") - pd.Timedelta(**{units[text[-1]]: int(text[:-1])})
+    if text[:-1].isdigit() and text[-1:] in minutes:
+        back = pd.Timedelta(minutes=int(text[:-1]) * minutes[text[-1]])
+        return pd.Timestamp.now(tz="UTC") - back
     try:
         stamp = pd.Timestamp(text)
     except ValueError as err:
