@@ -100,13 +100,18 @@ class PredictionLog:
             handle.write("\n".join(lines) + "\n")
         return len(lines)
 
-    def rotate(self) -> Path | None:
-        """Move the log to logs/archive/predictions-<UTC time>.jsonl; returns its new path."""
+    def rotate(self, keep: int = 10) -> Path | None:
+        """Move the log to logs/archive/predictions-<UTC time>.jsonl, keeping the `keep` newest
+        archives; returns the archived path (None when there was nothing to archive)."""
         if not self.path.is_file() or self.path.stat().st_size == 0:
             return None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = self.path.parent / "archive" / f"{self.path.stem}-{stamp}{self.path.suffix}"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent / "archive"
+        target = folder / f"{self.path.stem}-{stamp}{self.path.suffix}"
+        folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self.path.replace(target)
+        archived = sorted(folder.glob(f"{self.path.stem}-*{self.path.suffix}"))
+        for old in archived[:-keep]:
+            old.unlink()
         return target
