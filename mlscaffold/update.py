@@ -106,16 +106,20 @@ def _template_at(source: str, to: str | None, repo: Path) -> Iterator[TemplateSe
         if to is None:
             yield load_template_set(str(local))
             return
-        yield _local_git_template(local, to, source)
+        if not (local / ".git").exists():
+            raise UserError(f"--to needs a template kept in git; '{source}' is a folder without git history")
+        with tempfile.TemporaryDirectory(prefix="mlscaffold-template-") as scratch:
+            yield _local_git_template(local, to, source, Path(scratch))
 
 
-def _local_git_template(local: Path, to: str, source: str) -> TemplateSet:
-    """`--to REF` for a template folder that is a git repository: a temporary clone at REF."""
+def _local_git_template(local: Path, to: str, source: str, scratch: Path) -> TemplateSet:
+    """`--to REF` for a template folder that is a git repository: its files at REF, read straight from
+    its object store into a temporary folder (no clone needed for a repository on this machine)."""
     from .templates import load_template_set
+    from .vcs import export_tree
 
-    if not (local / ".git").exists():
-        raise UserError(f"--to needs a template kept in git; '{source}' is a folder without git history")
-    return replace(load_template_set(f"{local.absolute().as_uri()}@{to}"), source=source)
+    export_tree(local, to, scratch / "template")
+    return replace(load_template_set(str(scratch / "template")), source=source)
 
 
 def _pristine_base(repo: Path, record: Record) -> tuple[str, dict[str, Blob]]:

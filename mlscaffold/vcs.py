@@ -370,18 +370,20 @@ def tracked_set(repo_path: Path) -> set[str]:
     return {os.fsdecode(p) for p in out.split(b"\0") if p}
 
 
-def tree_files(repo_path: Path, commit: str) -> dict[str, Blob]:
-    """Every file of a commit's tree with its bytes and mode (symlinks and submodules are skipped):
-    one `git ls-tree` and one `git cat-file --batch`."""
+def _tree_entries(repo_path: Path, commit: str) -> list[tuple[str, str, str]]:
+    """(path, blob id, git mode) for every entry of a commit's tree, recursively."""
     listing = _git(repo_path, "ls-tree", "-r", "-z", "--full-tree", commit, "--").stdout
-    entries: list[tuple[str, str, int]] = []
+    entries = []
     for record in listing.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw_path = record.partition(b"\t")
-        git_mode, kind, sha = meta.decode().split()
-        if kind == "blob" and git_mode in ("100644", "100755"):
-            entries.append((os.fsdecode(raw_path), sha, 0o755 if git_mode == "100755" else 0o644))
+        if record:
+            meta, _, raw_path = record.partition(b"\t")
+            git_mode, _kind, sha = meta.decode().split()
+            entries.append((os.fsdecode(raw_path), sha, git_mode))
+    return entries
+
+
+def _read_blobs(repo_path: Path, entries: list[tuple[str, str, int]]) -> dict[str, Blob]:
+    """The bytes of many blobs with one `git cat-file --batch`."""
     out = _git(
         repo_path, "cat-file", "--batch", stdin="".join(sha + "\n" for _, sha, _ in entries).encode()
     ).stdout
@@ -393,6 +395,53 @@ def tree_files(repo_path: Path, commit: str) -> dict[str, Blob]:
         files[name] = Blob(out[header_end + 1 : header_end + 1 + size], mode)
         offset = header_end + 1 + size + 1
     return files
+
+
+def tree_files(repo_path: Path, commit: str) -> dict[str, Blob]:
+    """Every file of a commit's tree with its bytes and mode (symlinks and submodules are skipped):
+    one `git ls-tree` and one `git cat-file --batch`."""
+    entries = [
+        (path, sha, 0o755 if mode == "100755" else 0o644)
+        for path, sha, mode in _tree_entries(repo_path, commit)
+        if mode in ("100644", "100755")
+    ]
+    return _read_blobs(repo_path, entries)
+
+
+def _check_ref(ref: str | None) -> None:
+    if ref is not None and (not ref or ref.startswith("-") or ".." in ref or not set(ref) <= _REF_OK):
+        raise UserError(f"--to {ref!r}: not a valid git ref (letters, digits, '._/-+'; no leading '-')")
+
+
+def export_tree(repo_path: Path, ref: str, dest: Path) -> str:
+    """Write the files of a local repository's `ref` into `dest` (a new folder) without cloning:
+    for a template kept in a local git repository. Returns the commit id. A symlink or submodule in
+    the template is an error (templates may contain neither)."""
+    from .errors import TemplateError
+
+    _check_ref(ref)
+    _require_repo(repo_path)
+    done = _git(
+        repo_path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", ok=(0, 1)
+    )
+    if done.returncode != 0:
+        raise UserError(f"template '{repo_path}': no such ref {ref!r}")
+    sha = done.stdout.decode().strip()
+    entries = []
+    for path, blob, mode in _tree_entries(repo_path, sha):
+        if path.startswith("/") or any(part in ("", ".", "..", ".git") for part in path.split("/")):
+            raise TemplateError(f"{repo_path}@{ref}: unsafe path {path!r} in the template's tree")
+        if mode not in ("100644", "100755"):
+            raise TemplateError(
+                f"{repo_path}@{ref}: {path}: templates may not contain symlinks or submodules"
+            )
+        entries.append((path, blob, 0o755 if mode == "100755" else 0o644))
+    for path, file in _read_blobs(repo_path, entries).items():
+        target = dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(file.content)
+        target.chmod(file.mode)
+    return sha
 
 
 @dataclass(frozen=True)
@@ -448,8 +497,7 @@ def clone_template(url: str, ref: str | None, dest: Path) -> str:
     shown = redact_url(url)
     if url.startswith("-") or "\n" in url or "\0" in url:
         raise UserError(f"template '{shown}': not a valid git URL")
-    if ref is not None and (not ref or ref.startswith("-") or ".." in ref or not set(ref) <= _REF_OK):
-        raise UserError(f"--to {ref!r}: not a valid git ref (letters, digits, '._/-+'; no leading '-')")
+    _check_ref(ref)
     try:
         repo = git.Repo.clone_from(
             url, dest, multi_options=["--quiet", "--no-checkout"], env={"GIT_TERMINAL_PROMPT": "0"}
