@@ -829,3 +829,20 @@ def test_new_question_takes_its_default_and_a_dropped_stage_goes(tmp_path: Path)
     assert read_record(dest).answers["licence"] == "MIT" and read_record(dest).stages == {}
     statuses = {o.path: o.status for o in result.outcomes}
     assert statuses == {"LICENCE": "added", "old.txt": "deleted", "old_edited.txt": "kept"}
+
+
+def test_to_refuses_a_symlink_in_the_template_at_that_ref(tmp_path: Path, tpl: Template) -> None:
+    from mlscaffold.errors import TemplateError
+
+    _git_template(tpl)
+    dest = tmp_path / "proj"
+    new_project(dest=dest, template=str(tpl.root))
+    (tmp_path / "secret.txt").write_text("secret\n")
+    os.symlink(tmp_path / "secret.txt", tpl.file("link.txt"))
+    tpl.bump()
+    commit_all(tpl.root, "v2 with a symlink")
+    git(tpl.root, "tag", "v2")
+    before = repo_state(dest)
+    with pytest.raises(TemplateError, match="symlinks"):
+        update_project(repo=dest, to="v2")
+    assert repo_state(dest) == before
