@@ -287,9 +287,10 @@ def main() -> None:
     for tool in ("cruft", "copier"):
         if not (args.benchenv / "bin" / tool).exists():
             sys.exit(f"error: {args.benchenv}/bin/{tool} missing; see this file's docstring to install it")
+    load = os.getloadavg()[0]
     results = bench(args.reps, args.benchenv)
     print(f"update with one template change ({FILES} files x {LINES} lines, {args.reps} reps)")
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average before: {load:.1f} on {os.cpu_count()} cores (wall times suffer under load)")
     print(f"{'tool':<30} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>7}  edit kept + change landed")
     for r in results:
         times = f"{r['median_s']:>9.3f} {r['min_s']:>7.3f} {r['max_s']:>7.3f} {r['median_cpu_s']:>7.3f}"
