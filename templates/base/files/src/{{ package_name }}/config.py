@@ -7,6 +7,7 @@ against the folder that holds the file. A wrong key or value is a ConfigError na
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import types
@@ -288,6 +289,9 @@ def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
         if optional:
             return None
         raise ConfigError(f"{where}: '{key}' must not be empty")
+    if base in (int, float) and isinstance(value, str):  # a quoted number: "0.8"
+        with contextlib.suppress(ValueError):
+            value = base(value.strip())
     if base is bool:
         if isinstance(value, bool):
             return value
