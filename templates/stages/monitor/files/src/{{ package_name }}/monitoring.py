@@ -1222,7 +1222,7 @@ def shift_inputs(
         )
     text = next((n for n, e in features.items() if e["kind"] == "text"), None)
     if text is not None:
-        shifted[text] = shifted[text].astype(str).map(_foreign_vocabulary)
+        shifted[text] = shifted[text].map(_foreign_vocabulary)
         return shifted, f"'{text}': every other word replaced by words the model never saw"
     categorical = next(
         (n for n, e in features.items() if e["kind"] == "categorical" and e["categories"]), None
@@ -1238,6 +1238,8 @@ def shift_inputs(
     raise WindowError("no feature to shift for the demo")
 
 
-def _foreign_vocabulary(text: str) -> str:
+def _foreign_vocabulary(text: Any) -> Any:
+    if not isinstance(text, str):  # missing stays missing
+        return text
     words = text.split()
     return " ".join(w if i % 2 else f"zq{w[::-1].lower()}x" for i, w in enumerate(words))

@@ -10,9 +10,12 @@ Commands:
                 `--shift-demo` first builds a shifted copy of the window (the most important
                 numeric feature moved by 2 std, or an unseen vocabulary for text), re-scores it
                 with the model, and judges that: what an alert looks like.
-  monitor-demo  the pipeline step: the logged window (calm: must be ok or warn) and then its shifted
-                copy (must alert); exit 0 when both behave so. Without a prediction log (no deploy
-                stage), the serving split scored by the model stands in for it.
+  monitor-demo  the pipeline step: the logged window (calm on the sample data) and then its shifted
+                copy (must alert). Exit 0 when the shifted copy alerts, 1 when it does not (the
+                monitor is blind), 2 when a window cannot be judged. An alert on the logged window
+                itself is reported loudly but does not stop `make all`: in your own data it is news
+                about the held-out window, not a broken pipeline. Without a prediction log (no
+                deploy stage), the serving split scored by the model stands in for it.
 """
 
 from __future__ import annotations
@@ -102,16 +105,20 @@ def monitor_demo(cfg: Config, argv: list[str]) -> int:
         log.info("no prediction log: judging the serving split, scored by the saved model")
         calm_spec = WindowSpec(input=split_path(cfg, "serving"), score=True)
     calm = judge(cfg, calm_spec)
-    if calm not in ("ok", "warn"):
-        log.error("the logged window is '%s', not calm: see reports/monitoring/latest.md", calm)
+    if calm == "error":
         return EXIT[calm]
+    if calm == "alert":  # real drift in the held-out window is news, not a broken pipeline
+        log.warning(
+            "the serving window itself alerts: read reports/monitoring/latest.md before trusting "
+            "the model (`monitor` exits 1 on it; the demo goes on)"
+        )
     shifted = judge(cfg, replace(calm_spec, name="shifted", shift=True))
     if shifted != "alert":
         log.error(
             "the shifted window did not alert (status %s): the monitor missed a real shift", shifted
         )
         return 1
-    log.info("demo: the calm window is '%s' and the shifted one alerts, as expected", calm)
+    log.info("demo: the logged window is '%s' and the shifted one alerts, as expected", calm)
     return 0
 
 
