@@ -52,9 +52,9 @@ def infer_positive_class(config: Config, labels: pd.Series) -> Any:
         raise ConfigError(
             f"task.positive_class {wanted!r} is not a value of '{config.task.target}'"
         )
-    for candidate in (1, True, "1", "yes", "Yes", "true", "True", "positive"):
+    for candidate in ("1", "1.0", "true", "yes", "positive", "pos"):
         for value in values:
-            if type(value) is type(candidate) and value == candidate:
+            if str(value).strip().lower() == candidate:
                 return value
     counts = labels.value_counts()
     return counts.index[-1]
@@ -245,6 +245,11 @@ def _balanced_accuracy(truth: np.ndarray, pred: np.ndarray, classes: np.ndarray)
     return float(np.mean(recalls)) if recalls else 0.0
 
 
+def _show(value: Any) -> str:
+    """A label as a person writes it: 1, not np.int64(1)."""
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
 def _one_hot(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return (labels[:, None] == classes[None, :]).astype(float)
 
@@ -292,7 +297,7 @@ class ExpressionRule(BaseEstimator):
     def describe(self) -> str:
         if self.positive is None:
             return f"predict {self.expression}"
-        return f"predict {self.positive!r} when {self.expression}"
+        return f"predict {_show(self.positive)} when {self.expression}"
 
 
 class OneFeatureRule(_RuleClassifier):
@@ -380,12 +385,12 @@ class OneFeatureRule(_RuleClassifier):
         rule = self.rule_
         if rule["kind"] == "threshold":
             sign = ">" if rule["above"] else "<="
-            return f"predict {self.positive!r} when {rule['feature']} {sign} {rule['cut']:.4g}"
+            return f"predict {_show(self.positive)} when {rule['feature']} {sign} {rule['cut']:.4g}"
         if rule["kind"] == "centroid":
             return f"predict the class whose mean {rule['feature']} is nearest"
         if rule["kind"] == "lookup":
             return f"predict the most frequent class for each value of {rule['feature']}"
-        return f"always predict {self.default_!r}"
+        return f"always predict {_show(self.default_)}"
 
 
 class KeywordRule(_RuleClassifier):
