@@ -25,7 +25,8 @@ explain (split over the features checked), and the check says so ("[sample-size 
 - prediction drift: the same tests on the score / predicted classes / predicted values;
 - performance (labels present, >= min_rows labelled): the primary metric vs ready_threshold
   (alert when worse) and vs the reference (alert when more than perf_drop relatively worse and
-  beyond its bootstrap 95% interval); regression: bias (mean prediction - mean label);
+  beyond its bootstrap 95% interval); regression: bias (mean prediction - mean label); without
+  labels (classification), an estimate from the model's own probabilities, which only warns;
 - operations: model age vs max_model_age_days; API latency p95 vs the budget; rows scored by
   another model version;
 - skew: logged raw inputs re-scored with the saved model must give the logged outputs (1e-6).
@@ -887,12 +888,12 @@ def performance_checks(ctx: Context) -> tuple[list[Check], dict[str, Any]]:
         "n_labeled": 0,
         "status": "no labels",
     }
-    if ctx.label is None:
-        return [], summary
     absent = [c for c in prediction_columns(ctx.meta) if c not in ctx.window.columns]
     if absent:
         summary["status"] = f"not computed: no {', '.join(absent)} column(s) in the window"
         return [], summary
+    if ctx.label is None:
+        return _estimated_performance(ctx, name, reference_value, summary)
     labelled = ctx.window[ctx.window[ctx.label].notna()].rename(
         columns={ctx.label: cfg.task.target}
     )
@@ -947,6 +948,105 @@ def performance_checks(ctx: Context) -> tuple[list[Check], dict[str, Any]]:
         checks.append(_bias_check(ctx, labelled))
     summary["status"] = worst([c.status for c in checks])
     return checks, summary
+
+
+def _estimated_performance(
+    ctx: Context, name: str, reference_value: float | None, summary: dict[str, Any]
+) -> tuple[list[Check], dict[str, Any]]:
+    """No labels yet: estimate the metric from the model's own probabilities (CBPE-style).
+
+    Valid only while the probabilities are calibrated and the relation between inputs and label
+    has not changed (no concept drift), so a poor estimate only warns.
+    """
+    estimate = estimate_metric(name, ctx.window, ctx.meta)
+    summary["estimated"] = estimate
+    summary["status"] = "no labels: estimated from calibrated probabilities"
+    if estimate is None:
+        summary["status"] = f"no labels; {name} cannot be estimated without them"
+        return [], summary
+    higher = HIGHER_IS_BETTER.get(name, True)
+    ready = ctx.cfg.evaluate.ready_threshold
+    below_ready = ready is not None and (estimate < ready if higher else estimate > ready)
+    # compare like with like: the same estimate on the reference rows, so the estimator's own
+    # bias (e.g. an under-confident model) cancels out
+    baseline = estimate_metric(name, ctx.reference.frame, ctx.meta) or reference_value
+    summary["reference_estimated"] = baseline
+    drop = None
+    if baseline:
+        drop = (baseline - estimate) / abs(baseline) * (1 if higher else -1)
+    dropped = drop is not None and drop > ctx.cfg.monitor.perf_drop
+    check = Check(
+        "performance_estimated",
+        "performance",
+        None,
+        f"{name}_estimated_from_probabilities",
+        estimate,
+        ready if ready is not None else reference_value,
+        "warn" if below_ready or dropped else "ok",
+        ctx.n,
+        "assumes calibrated probabilities and no concept drift"
+        + (f"; {drop:.1%} below the reference's estimate" if drop is not None and drop > 0 else ""),
+    )
+    return [check], summary
+
+
+def estimate_metric(name: str, window: pd.DataFrame, meta: dict[str, Any]) -> float | None:
+    """The expected value of the metric if each row's label were drawn from its predicted
+    probabilities (confidence-based performance estimation); None for metrics it cannot do."""
+    task_type = meta.get("task_type")
+    if task_type == "binary_classification":
+        scores = pd.to_numeric(window["score"], errors="coerce").dropna().to_numpy(dtype=float)
+        if scores.size < 2:
+            return None
+        if name == "roc_auc":
+            return _expected_auc(scores[:2000])
+        if name == "accuracy":
+            positive = category_key(meta.get("positive_class"))
+            said = window["prediction"].map(category_key) == positive
+            hit = np.where(said.to_numpy(), window["score"], 1 - window["score"].astype(float))
+            return float(np.nanmean(hit))
+        return None
+    if task_type in ("multiclass_classification", "text_classification"):
+        classes = [str(c) for c in meta.get("classes") or []]
+        probas = window[[f"proba_{c}" for c in classes]].to_numpy(dtype=float)
+        said = window["prediction"].map(category_key).to_numpy(dtype=object)
+        if name == "accuracy":
+            picked = [probas[i, classes.index(str(c))] for i, c in enumerate(said) if c in classes]
+            return float(np.mean(picked)) if picked else None
+        if name in ("f1_macro", "f1_weighted"):
+            return _expected_f1(name, probas, said, classes)
+    return None
+
+
+def _expected_auc(scores: np.ndarray) -> float | None:
+    """ROC-AUC expected when row i is positive with probability scores[i]."""
+    pos, neg = scores[:, None], 1 - scores[None, :]
+    weight = pos * neg
+    np.fill_diagonal(weight, 0.0)
+    order = np.sign(scores[:, None] - scores[None, :])  # 1 where i ranks above j
+    total = weight.sum()
+    if total <= 0:
+        return None
+    return float((weight * (order > 0)).sum() + 0.5 * (weight * (order == 0)).sum()) / total
+
+
+def _expected_f1(
+    name: str, probas: np.ndarray, said: np.ndarray, classes: list[str]
+) -> float | None:
+    scores, support = [], []
+    for k, label in enumerate(classes):
+        chosen = said == label
+        tp = probas[chosen, k].sum()
+        fp = (1 - probas[chosen, k]).sum()
+        fn = probas[~chosen, k].sum()
+        denominator = 2 * tp + fp + fn
+        scores.append(2 * tp / denominator if denominator > 0 else 0.0)
+        support.append(probas[:, k].sum())
+    if not scores:
+        return None
+    if name == "f1_macro":
+        return float(np.mean(scores))
+    return float(np.average(scores, weights=support)) if sum(support) > 0 else None
 
 
 def _bootstrap_interval(
