@@ -160,18 +160,36 @@ def merge_specs(groups: Iterable[list[FileSpec]]) -> dict[str, FileSpec]:
 # applying
 
 
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back for a few system calls: it then lands between two files, where callers roll
+    back, never between creating a temporary file and cleaning it up (P5, P15)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _write_file(path: Path, content: bytes, mode: int) -> None:
     """Write one file atomically. Tests replace this to inject failures at the k-th write."""
-    fd, tmp = tempfile.mkstemp(prefix=".mlscaffold-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with _sigint_held():
+        fd, tmp = tempfile.mkstemp(prefix=".mlscaffold-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def _refuse_links(dest: Path, rel: str) -> Path:

@@ -405,6 +405,7 @@ def _on_disk(repo: Path, path: str) -> tuple[Blob | None, bool]:
 
 def _plan_merge(
     repo: Path,
+    base_id: str,
     base: Mapping[str, Blob],
     theirs: Mapping[str, Blob],
     mode: ConflictMode,
@@ -416,14 +417,58 @@ def _plan_merge(
     changed = [p for p in sorted((set(base) | set(theirs)) - {RECORD_NAME}) if base.get(p) != theirs.get(p)]
     on_disk = {path: _on_disk(repo, path) for path in changed}
     ignored = ignored_paths(repo, [p for p in changed if on_disk[p][0] is not None and p not in tracked])
+    gone = [p for p in changed if on_disk[p] == (None, True) and p in base and p in theirs]
+    moved = _moves(repo, base_id, gone, set(base) | set(theirs), tracked)
     plan = _Plan()
     for path in changed:
+        if path in moved:
+            _merge_moved(path, moved[path], base[path], theirs[path], plan, mode, labels, repo)
+            continue
         ours, regular = on_disk[path]
         sides = _Sides(
             path, base.get(path), ours, theirs.get(path), path in tracked, path in ignored, regular
         )
         _decide(sides, plan, mode, labels, repo)
     return plan
+
+
+def _moves(
+    repo: Path, base_id: str, gone: list[str], template_paths: set[str], tracked: set[str]
+) -> dict[str, str]:
+    """Where the user moved files the template changed: git's rename detection from the pristine
+    commit to HEAD, kept only for moves to a tracked path the templates do not write themselves."""
+    from .vcs import renames_since
+
+    if not gone:
+        return {}
+    renames = renames_since(repo, base_id)
+    return {
+        old: new
+        for old, new in renames.items()
+        if old in gone and new in tracked and new not in template_paths
+    }
+
+
+def _merge_moved(
+    old: str,
+    new: str,
+    base: Blob,
+    theirs: Blob,
+    plan: _Plan,
+    mode: ConflictMode,
+    labels: tuple[str, str, str],
+    repo: Path,
+) -> None:
+    """The template changed a file the user moved: merge the change into the file where it is now."""
+    ours, regular = _on_disk(repo, new)
+    if ours is None or not regular:
+        plan.outcomes.append(FileOutcome(old, "skipped", "you deleted it; not brought back"))
+        return
+    first = len(plan.outcomes)
+    _three_way(new, base, ours, theirs, plan, mode, labels, repo)
+    for i in range(first, len(plan.outcomes)):
+        outcome = plan.outcomes[i]
+        plan.outcomes[i] = replace(outcome, note="; ".join(filter(None, (outcome.note, f"moved from {old}"))))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -514,7 +559,9 @@ def _plan_update(repo: Path, record: Record, tset: TemplateSet, options: _Option
     rendered = render_project(tset, {**answers, "stages": stages}, stages, trusted=options.trust)
     theirs = _blobs(rendered)
     labels = ("yours", f"template {record.template_version}", f"template {tset.version}")
-    return _Merge(base_id, base, rendered, theirs, _plan_merge(repo, base, theirs, options.conflict, labels))
+    return _Merge(
+        base_id, base, rendered, theirs, _plan_merge(repo, base_id, base, theirs, options.conflict, labels)
+    )
 
 
 def _write_update(repo: Path, tset: TemplateSet, merge: _Merge, result: UpdateResult) -> UpdateResult:

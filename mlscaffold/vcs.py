@@ -549,3 +549,21 @@ def restore_index_entries(repo_path: Path, paths: list[str], entries: list[str])
     """Put back the index entries `index_entries` returned (dropping whatever is there now)."""
     if paths:
         _index_info(repo_path, [f"0 {'0' * 40}\t{p}" for p in paths] + entries)
+
+
+def renames_since(repo_path: Path, commit: str) -> dict[str, str]:
+    """Files git sees as moved between `commit` and HEAD (rename detection at its default 50%
+    similarity): {old path: new path}."""
+    out = _git(repo_path, "diff", "--find-renames", "--name-status", "-z", commit, "HEAD", "--").stdout
+    tokens = [os.fsdecode(t) for t in out.split(b"\0")]
+    moved: dict[str, str] = {}
+    i = 0
+    while i < len(tokens) and tokens[i]:
+        status = tokens[i]
+        if status.startswith(("R", "C")):
+            if status.startswith("R"):
+                moved[tokens[i + 1]] = tokens[i + 2]
+            i += 3
+        else:
+            i += 2
+    return moved

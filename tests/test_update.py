@@ -846,3 +846,20 @@ def test_to_refuses_a_symlink_in_the_template_at_that_ref(tmp_path: Path, tpl: T
     with pytest.raises(TemplateError, match="symlinks"):
         update_project(repo=dest, to="v2")
     assert repo_state(dest) == before
+
+
+def test_a_file_the_user_moved_gets_the_template_change_where_it_is(project: Path, tpl: Template) -> None:
+    (project / "settings").mkdir()
+    git(project, "mv", "config.txt", "settings/config.txt")
+    edit_lines(project / "settings" / "config.txt", {2: "user line\n"})
+    commit_all(project)
+    tpl.bump()
+    edit_lines(tpl.file("config.txt"), {18: "template line\n"})
+
+    result = update_project(repo=project)
+
+    assert not (project / "config.txt").exists()
+    text = (project / "settings" / "config.txt").read_text()
+    assert "user line\n" in text and "template line\n" in text
+    moved = [o for o in result.outcomes if o.path == "settings/config.txt"]
+    assert moved and moved[0].status == "merged" and "moved from config.txt" in moved[0].note
