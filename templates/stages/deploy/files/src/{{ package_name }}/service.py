@@ -146,7 +146,11 @@ class Predictor:
     def frame(self, rows: list[BaseModel]) -> pd.DataFrame:
         """Validated rows to a DataFrame with the raw feature columns in training order."""
         records = [row.model_dump(by_alias=True) for row in rows]
-        return pd.DataFrame.from_records(records, columns=self.feature_names)
+        frame = pd.DataFrame.from_records(records, columns=self.feature_names)
+        for feature in self.meta["features"]:
+            if feature["kind"] == "numeric":  # an all-null column would otherwise be "object"
+                frame[feature["name"]] = frame[feature["name"]].astype(float)
+        return frame
 
     def predict(self, rows: list[BaseModel], source: str = "api") -> PredictResponse:
         """Score validated rows, log them, and build the response."""
