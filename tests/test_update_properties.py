@@ -76,7 +76,7 @@ class UpdateMachine(RuleBasedStateMachine):
         return f"{who}{self.counter}\n"
 
     def repo_files(self) -> list[str]:
-        return sorted(p for p in git(self.repo, "ls-files").split() if p.endswith(".txt"))
+        return sorted(p for p in git(self.repo, "ls-files").splitlines() if p.endswith(".txt"))
 
     def template_files(self) -> list[str]:
         return sorted(p.name for p in (self.tpl / "base" / "files").iterdir())
@@ -141,6 +141,19 @@ class UpdateMachine(RuleBasedStateMachine):
         self.expected.pop(rel, None)
         self.user_touched.add(rel)
         self.commit("user deletes a file")
+
+    @precondition(lambda self: bool(self.repo_files()))
+    @rule(index=st.integers(0, 20))
+    def user_moves_a_file(self, index: int) -> None:
+        files = self.repo_files()
+        rel = files[index % len(files)]
+        new = f"moved/m{self.counter}.txt"
+        self.counter += 1
+        (self.repo / "moved").mkdir(exist_ok=True)
+        git(self.repo, "mv", rel, new)
+        self.expected[new] = self.expected.pop(rel, set())
+        self.user_touched |= {rel, new}
+        self.commit("user moves a file")
 
     @rule()
     def user_adds_a_file(self) -> None:
