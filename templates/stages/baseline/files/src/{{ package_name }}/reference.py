@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -163,7 +164,8 @@ def _sample(frame: pd.DataFrame, target: str, cfg: Config) -> pd.DataFrame:
             group.sample(n=max(1, int(len(group) * share)), random_state=seed)
             for _, group in frame.groupby(target, sort=True, observed=True)
         ]
-        return pd.concat(parts).head(MAX_ROWS)
+        # shuffled, so the metric chunks below are not one class each
+        return pd.concat(parts).sample(frac=1.0, random_state=seed).head(MAX_ROWS)
     return frame.sample(n=MAX_ROWS, random_state=seed)
 
 
@@ -323,10 +325,12 @@ def reference_metrics(
     overall = compute_metric(name, rows, meta, target)
     n_chunks = max(1, min(MAX_CHUNKS, len(rows) // MIN_CHUNK_ROWS))
     bounds = np.linspace(0, len(rows), n_chunks + 1).astype(int)
-    chunks = [
-        compute_metric(name, rows.iloc[start:stop], meta, target)
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
+    with warnings.catch_warnings():  # a chunk may hold one class: its AUC is undefined (NaN)
+        warnings.simplefilter("ignore")
+        chunks = [
+            compute_metric(name, rows.iloc[start:stop], meta, target)
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
     finite = [c for c in chunks if c is not None and math.isfinite(c)]
     return {
         "primary_metric": name,

@@ -901,11 +901,13 @@ def performance_checks(ctx: Context) -> tuple[list[Check], dict[str, Any]]:
     if n < cfg.monitor.min_rows:
         summary["status"] = f"insufficient: {n} labelled rows, fewer than monitor.min_rows"
         return [], summary
-    realized = compute_metric(name, labelled, ctx.meta, cfg.task.target)
-    summary["realized"] = realized
-    if realized is None:
-        summary["status"] = "could not compute the metric on this window"
+    with warnings.catch_warnings():  # e.g. AUC of a one-class window: undefined, not an error
+        warnings.simplefilter("ignore")
+        realized = compute_metric(name, labelled, ctx.meta, cfg.task.target)
+    if realized is None or not math.isfinite(realized):
+        summary["status"] = f"{name} is undefined on this window (e.g. only one class labelled)"
         return [], summary
+    summary["realized"] = realized
     higher = HIGHER_IS_BETTER.get(name, True)
     low, high = _bootstrap_interval(name, labelled, ctx.meta, cfg.task.target)
     summary["realized_ci95"] = [low, high]
@@ -1061,7 +1063,11 @@ def _bootstrap_interval(
     values = _vectorised_metric(name, data, index)
     if values is None:  # no vectorised form: one scikit-learn call per resample
         # the inputs were checked once already: skip scikit-learn's per-call validation
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        with (
+            sklearn.config_context(assume_finite=True, skip_parameter_validation=True),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
             computed = [metric_value(name, data, row) for row in index]
         values = np.array([v for v in computed if v is not None], dtype=float)
     values = values[np.isfinite(values)]
