@@ -19,6 +19,7 @@ import argparse
 import json
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,8 @@ def batch(cfg: Config, argv: list[str]) -> int:
     parser.add_argument("--no-log", action="store_true", help="do not append to the prediction log")
     args = parser.parse_args(argv)
     path = args.input if args.input.is_absolute() else Path.cwd() / args.input
-    scored = score_file(cfg, path, name=args.name or path.stem, log_rows=not args.no_log)
+    name = args.name or re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)
+    scored = score_file(cfg, path, name=name, log_rows=not args.no_log)
     log.info("wrote %s", scored.path)
     return 0
 
