@@ -6,9 +6,10 @@ sandbox, extensions only with trust) and P11 (rendering bounded in time and size
 
 from __future__ import annotations
 
+import contextvars
 import operator
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,39 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         return operator.mul(left, right)
 
 
+# The deadline of the rendering in progress: loops check it, so a template that loops without output
+# still stops in time (P11).
+_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("mlscaffold_render_deadline", default=0.0)
+
+
+def _check_deadline() -> None:
+    deadline = _DEADLINE.get()
+    if deadline and time.monotonic() > deadline:
+        raise jinja2.exceptions.SecurityError(f"rendering took longer than {MAX_SECONDS:.0f} s")
+
+
+def _bounded_range(*args: int) -> Iterator[int]:
+    """`range` for templates: bounded in length (as the sandbox's) and checking the deadline."""
+    numbers = range(*args)
+    if len(numbers) > MAX_SEQUENCE:
+        raise jinja2.exceptions.SecurityError(f"range of more than {MAX_SEQUENCE} items")
+    for i, number in enumerate(numbers):
+        if i % 1024 == 0:
+            _check_deadline()
+        yield number
+
+
+def _bounded_replace(value: Any, old: Any, new: Any, count: int | None = None) -> str:
+    """`replace` that refuses to grow a string past the output limit before building it."""
+    text, old, new = str(value), str(old), str(new)
+    hits = text.count(old) if old else len(text) + 1
+    if count is not None and count >= 0:
+        hits = min(hits, count)
+    if len(text) + hits * max(len(new) - len(old), 0) > MAX_OUTPUT_CHARS:
+        raise jinja2.exceptions.SecurityError("result of 'replace' too large")
+    return text.replace(old, new, -1 if count is None else count)
+
+
 def make_environment(
     root: Path | None = None,
     *,
@@ -87,9 +121,14 @@ def make_environment(
     }
     env: jinja2.Environment
     if trusted:
-        env = jinja2.Environment(extensions=list(extensions), **options)
+        try:
+            env = jinja2.Environment(extensions=list(extensions), **options)
+        except (ImportError, AttributeError, ValueError) as err:
+            raise TemplateError(f"Jinja extensions {', '.join(extensions)}: cannot load: {err}") from err
     else:
         env = _BoundedSandbox(**options)
+        env.globals["range"] = _bounded_range
+        env.filters["replace"] = _bounded_replace
     # `tojson` keeps non-ASCII text as it is: with ASCII escapes, an emoji becomes a surrogate pair
     # ("\ud83d\ude00") that TOML refuses and YAML reads back as two broken characters.
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
@@ -98,6 +137,7 @@ def make_environment(
 
 def render_text(env: jinja2.Environment, source: str, context: Mapping[str, Any], where: str) -> str:
     """Render a template string, bounded in output size and time; errors name `where`."""
+    token = _DEADLINE.set(time.monotonic() + MAX_SECONDS)
     try:
         template = env.from_string(source)
         started = time.monotonic()
@@ -125,10 +165,15 @@ def render_text(env: jinja2.Environment, source: str, context: Mapping[str, Any]
         raise TemplateError(f"{where}: {type(err).__name__}: {err}") from err
     except RecursionError as err:
         raise TemplateError(f"{where}: recursion too deep while rendering") from err
+    except (MemoryError, OverflowError) as err:
+        raise TemplateError(f"{where}: the result would be too large ({type(err).__name__})") from err
+    finally:
+        _DEADLINE.reset(token)
 
 
 def evaluate(env: jinja2.Environment, expression: str, context: Mapping[str, Any], where: str) -> Any:
     """Evaluate a Jinja expression (for `when:` conditions and derived defaults)."""
+    token = _DEADLINE.set(time.monotonic() + MAX_SECONDS)
     try:
         compiled = env.compile_expression(expression, undefined_to_none=False)
         value = compiled(**dict(context))
@@ -140,6 +185,10 @@ def evaluate(env: jinja2.Environment, expression: str, context: Mapping[str, Any
         raise TemplateError(f"{where}: refused by the sandbox: {err}") from err
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as err:
         raise TemplateError(f"{where}: {type(err).__name__}: {err}") from err
+    except (MemoryError, RecursionError) as err:
+        raise TemplateError(f"{where}: the expression is too large ({type(err).__name__})") from err
+    finally:
+        _DEADLINE.reset(token)
     if isinstance(value, jinja2.Undefined):
         raise TemplateError(f"{where}: expression {expression!r} is undefined")
     return value

@@ -268,3 +268,31 @@ def test_two_units_writing_the_same_path_differently_is_an_error() -> None:
     b = [FileSpec("Makefile", b"b", origin="monitor/Makefile")]
     with pytest.raises(TemplateError, match="a stage must add files of its own"):
         render.merge_specs([a, b])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x",
+        "{% set x = 'ab' * 500000 %}{{ x | replace('a', x) }}",
+    ],
+)
+def test_rendering_is_bounded_in_time_and_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, payload: str
+) -> None:
+    import time
+
+    from mlscaffold import jinja_env
+
+    monkeypatch.setattr(jinja_env, "MAX_SECONDS", 0.5)
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match="too large|longer than"):
+        _render(tmp_path, {"x.txt.jinja": payload}, {})
+    assert time.monotonic() - started < 5
+
+
+def test_an_extension_that_cannot_be_imported_is_a_template_error() -> None:
+    from mlscaffold.jinja_env import make_environment
+
+    with pytest.raises(TemplateError, match="no.such.Ext"):
+        make_environment(trusted=True, extensions=["no.such.Ext"])
