@@ -479,6 +479,18 @@ def _blobs(files: Mapping[str, FileSpec]) -> dict[str, Blob]:
     return {path: Blob(spec.content, 0o755 if spec.mode & 0o111 else 0o644) for path, spec in files.items()}
 
 
+def _repo_root(path: Path) -> Path:
+    """The generated repo `path` is in: the nearest folder, from `path` up, holding the record
+    (so `mlscaffold update` works from any subfolder); `path` itself when none does."""
+    start = path.absolute()
+    for folder in (start, *start.parents):
+        if (folder / RECORD_NAME).is_file():
+            return folder
+        if (folder / ".git").exists():
+            break  # never leave the git repository we are in
+    return start
+
+
 def _require_clean(repo: Path) -> None:
     from .vcs import uncommitted_paths
 
@@ -524,7 +536,7 @@ def update_project(
     """Merge what the templates render today into the repo (see the module docstring)."""
     from .api import exclusive
 
-    repo = repo.absolute()
+    repo = _repo_root(repo)
     record = read_record(repo)
     if conflict not in ("inline", "rej"):
         raise UserError(f"--conflict {conflict!r}: expected 'inline' or 'rej'")
@@ -667,7 +679,7 @@ def diff_project(*, repo: Path = Path("."), trust: bool = False) -> str:
     from .api import render_project
     from .vcs import tracked_set
 
-    repo = repo.absolute()
+    repo = _repo_root(repo)
     record = read_record(repo)
     with _template_at(record.template_source, None, repo) as tset:
         tset.require_trust(trust)

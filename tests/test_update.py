@@ -863,3 +863,15 @@ def test_a_file_the_user_moved_gets_the_template_change_where_it_is(project: Pat
     assert "user line\n" in text and "template line\n" in text
     moved = [o for o in result.outcomes if o.path == "settings/config.txt"]
     assert moved and moved[0].status == "merged" and "moved from config.txt" in moved[0].note
+
+
+def test_runs_from_a_subfolder_and_takes_an_answers_file(
+    project: Path, tpl: Template, tmp_path: Path
+) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("project_name: from-file\n")
+    tpl.bump()
+    result = update_project(repo=project / "bin", answers_file=answers)
+    assert result.repo == project
+    assert (project / "README.md").read_text().startswith("# from-file\n")
+    assert diff_project(repo=project / "bin") == ""
