@@ -22,6 +22,14 @@ from .config import Config, load_config
 from .errors import PipelineError
 
 Command = Callable[[Config, list[str]], int]
+
+
+class UsageError(PipelineError):
+    """An unknown command or option (exit 2)."""
+
+    exit_code = 2
+
+
 PROG = f"python -m {__package__}"
 
 
@@ -108,7 +116,7 @@ def _split_global(argv: list[str]) -> tuple[str | None, bool, list[str]]:
         elif flag.startswith("--config="):
             config_path = flag.split("=", 1)[1]
         else:
-            raise PipelineError(f"unknown option '{flag}'; see `{PROG} --help`")
+            raise UsageError(f"unknown option '{flag}'; see `{PROG} --help`")
     return config_path, False, rest
 
 
@@ -127,26 +135,17 @@ def main(argv: list[str] | None = None) -> int:
             known = ["all", *commands]
             close = difflib.get_close_matches(command, known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise UnknownCommand(
-                f"unknown command '{command}'{hint} (commands: {', '.join(known)})"
-            )
+            raise UsageError(f"unknown command '{command}'{hint} (commands: {', '.join(known)})")
         config = load_config(config_path)
         if command == "all":
             return run_all(config, stages)
         return commands[command](config, extra)
-    except UnknownCommand as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-
-
-class UnknownCommand(PipelineError):
-    exit_code = 2
 
 
 if __name__ == "__main__":

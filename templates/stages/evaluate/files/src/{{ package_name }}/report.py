@@ -153,6 +153,19 @@ def _errors_section(result: Evaluation) -> list[str]:
     return ["", "## Most confident mistakes", "", *header, *rows]
 
 
+def _decision_line(result: Evaluation) -> str:
+    meta, cfg = result.meta, result.config.evaluate
+    if meta.get("threshold") is not None:
+        return (
+            f"- Decision threshold {meta['threshold']:.3f} on P({meta.get('positive_class')}), chosen"
+            f" for the lowest expected cost (false positive {cfg.cost_fp:g}, false negative"
+            f" {cfg.cost_fn:g})."
+        )
+    if result.config.is_classification:
+        return "- Decisions: the most probable class."
+    return "- Output: a number in the target's units."
+
+
 def model_card(result: Evaluation) -> str:
     cfg, meta = result.config, result.meta
     metric = result.metric
@@ -172,6 +185,7 @@ def model_card(result: Evaluation) -> str:
         + (f"; positive class `{meta['positive_class']}`" if "positive_class" in meta else "")
         + ".",
         f"- Model: {result.descriptions.get('model')}.",
+        _decision_line(result),
         f"- Libraries: {', '.join(f'{k} {v}' for k, v in meta.get('library_versions', {}).items())}.",
         f"- Owner: {cfg.project.owner or 'not recorded (set project.owner in config.yaml)'}.",
         "",
