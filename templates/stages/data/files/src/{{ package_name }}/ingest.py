@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pandas as pd
 
 from .config import Config
@@ -13,7 +16,9 @@ def describe_source(config: Config) -> str:
     if data.source == "sample":
         return f"data/sample/{data.sample}"
     if data.source == "sql":
-        return f"{_redact(data.path or '')} ({(data.query or '').strip()[:60]})"
+        return (
+            f"{_redact(data.path or '')} ({(data.query or '').strip()[:60]})"  # ${VARS} unexpanded
+        )
     return str(data.path)
 
 
@@ -33,7 +38,24 @@ def load_raw(config: Config) -> pd.DataFrame:
     return frame
 
 
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand_env(value: str, key: str = "data.path") -> str:
+    """Replace ${NAME} / $NAME with the environment variable, so secrets stay out of config.yaml:
+    `postgresql://etl:${DB_PASSWORD}@db/warehouse`. An unset variable is an error naming it."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in os.environ:
+            raise DataError(f"{key}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return ENV_REFERENCE.sub(replace, value)
+
+
 def _location(config: Config, value: str) -> str:
+    value = expand_env(value)
     return value if "://" in value else str(config.path(value))
 
 
@@ -67,17 +89,22 @@ def _parquet(config: Config) -> pd.DataFrame:
 def _sql(config: Config) -> pd.DataFrame:
     import sqlalchemy
 
-    url = _sqlite_relative_to_root(config, str(config.data.path))
+    shown = str(config.data.path)  # as written, with ${VARS}: never the expanded secret
+    url = _sqlite_relative_to_root(config, expand_env(shown))
     try:
         engine = sqlalchemy.create_engine(url)
     except (sqlalchemy.exc.ArgumentError, ImportError) as err:
-        raise DataError(f"data.path: not a usable SQLAlchemy URL ({_redact(url)}): {err}") from err
+        raise DataError(
+            f"data.path: not a usable SQLAlchemy URL ({_redact(shown)}): {err}"
+        ) from err
     try:
         with engine.connect() as connection:
             return pd.read_sql(sqlalchemy.text(str(config.data.query)), connection)
     except sqlalchemy.exc.SQLAlchemyError as err:
         first = str(err).splitlines()[0]
-        raise DataError(f"data.query on {_redact(url)} failed: {first}") from err
+        raise DataError(
+            f"data.query on {_redact(shown)} failed: {_scrub(first, url, shown)}"
+        ) from err
     finally:
         engine.dispose()
 
@@ -88,6 +115,17 @@ def _sqlite_relative_to_root(config: Config, url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
         return prefix + str(config.path(url[len(prefix) :]))
     return url
+
+
+def _scrub(message: str, url: str, shown: str) -> str:
+    """A driver's message may quote the URL or the password it was given: hide both."""
+    message = message.replace(url, _redact(shown))
+    if "://" in url and "@" in url:
+        credentials = url.split("://", 1)[1].rsplit("@", 1)[0]
+        password = credentials.split(":", 1)[1] if ":" in credentials else ""
+        if password:
+            message = message.replace(password, "***")
+    return message
 
 
 def _redact(url: str) -> str:
