@@ -186,6 +186,24 @@ class Blob:
     mode: int = 0o644
 
 
+# Variables that would point git at another repository, index or object store than `cwd`'s (set, for
+# instance, when mlscaffold runs inside a git hook).
+_REPO_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+
+
+def _clean_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
+
+
 def _git(
     cwd: Path,
     *args: str,
@@ -200,7 +218,7 @@ def _git(
             cwd=cwd,
             input=stdin,
             capture_output=True,
-            env={**os.environ, **(env or {})},
+            env={**_clean_environ(), **(env or {})},
             check=False,
         )
     except OSError as err:

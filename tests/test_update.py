@@ -875,3 +875,21 @@ def test_runs_from_a_subfolder_and_takes_an_answers_file(
     assert result.repo == project
     assert (project / "README.md").read_text().startswith("# from-file\n")
     assert diff_project(repo=project / "bin") == ""
+
+
+def test_git_variables_of_a_surrounding_hook_do_not_redirect_update(
+    project: Path, tpl: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from inside another repository's git hook, GIT_DIR and GIT_INDEX_FILE point elsewhere;
+    update still works on the repo it was given and leaves the other one alone."""
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "--quiet")
+    before = snapshot(other / ".git")
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    tpl.bump()
+    tpl.file("notes.txt").write_text("notes v2\n")
+    assert update_project(repo=project).conflicts == ()
+    assert (project / "notes.txt").read_text() == "notes v2\n"
+    assert snapshot(other / ".git") == before
