@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import fcntl
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -75,19 +76,20 @@ def exclusive(folder: Path) -> Iterator[None]:
 
 
 def gather_answers(
-    tset: TemplateSet, sources: AnswerSources, stage_units: Sequence[Unit] = ()
+    tset: TemplateSet,
+    sources: AnswerSources,
+    stage_units: Sequence[Unit] = (),
+    later: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Merge the answer sources and ask or default whatever is still missing."""
-    from .answers import collect_answers, load_answers_file, parse_set_values
+    """Merge the answer sources and ask or default whatever is still missing. Keys in `later` (the
+    questions of stages not chosen yet) are left for a later call."""
+    from .answers import collect_answers
     from .jinja_env import make_environment
     from .questions import load_questions
 
-    given: dict[str, Any] = dict(sources.recorded)
-    if sources.answers_file is not None:
-        given.update(load_answers_file(sources.answers_file))
-    given.update(parse_set_values(list(sources.set_values)))
+    given = {**sources.recorded, **user_given(sources)}
     for key, value in tset.locked.items():
-        if key in given and str(given[key]) != str(value) and key not in sources.recorded:
+        if key in given and given[key] != value and str(given[key]) != str(value):
             raise AnswerError(key, f"locked to {value!r} by the team template '{tset.source}'")
         given[key] = value
     questions = list(load_questions(list(tset.questions), str(tset.root / "template.yaml")))
@@ -98,12 +100,15 @@ def gather_answers(
                 questions[names.index(question.name)] = question
             else:
                 questions.append(question)
+    questions = [_stages_choices(q, tset) if q.name == "stages" else q for q in questions]
     if sources.project_name_default:  # the folder the user named is the project's default name
         questions = [
             dataclasses.replace(q, default=sources.project_name_default) if q.name == "project_name" else q
             for q in questions
         ]
     asked = {q.name for q in questions}
+    for key in later - asked:
+        given.pop(key, None)
     engine = {k: given.pop(k) for k in ENGINE_KEYS - asked if k in given}
     answers = collect_answers(
         questions,
@@ -111,7 +116,64 @@ def gather_answers(
         interactive=sources.interactive and not sources.defaults,
         env=make_environment(),
     )
-    return {**answers, **engine}
+    answers = {**answers, **engine}
+    check_answers(answers)
+    return answers
+
+
+def user_given(sources: AnswerSources) -> dict[str, Any]:
+    """What the user said: --answers, then --set on top (before the record and defaults)."""
+    from .answers import load_answers_file, parse_set_values
+
+    given: dict[str, Any] = {}
+    if sources.answers_file is not None:
+        given.update(load_answers_file(sources.answers_file))
+    given.update(parse_set_values(list(sources.set_values)))
+    return given
+
+
+def _stages_choices(question: Any, tset: TemplateSet) -> Any:
+    """The `stages` question offers the stages of the template set in use (a team's own included)."""
+    from .questions import Choice
+
+    choices = tuple(
+        Choice(name, f"{name}: {unit.purpose}" if unit.purpose else name)
+        for name, unit in tset.stages.items()
+    )
+    return dataclasses.replace(question, choices=choices, default=list(tset.stages))
+
+
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@")
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _has_password(text: str) -> bool:
+    """A URL with a literal password (`${VAR}` placeholders are fine: the project expands them)."""
+    return any(not _PLACEHOLDER.fullmatch(m.group(1)) for m in _CREDENTIALS.finditer(text))
+
+
+def check_answers(answers: Mapping[str, Any]) -> None:
+    """Checks the engine makes on every answer set: names that become paths are single, safe segments
+    (P1), and no answer carries a password inside a URL (P10: it would land in the record and git)."""
+    from .questions import check_package_name
+
+    slug = answers.get("project_slug")
+    if slug is not None and not (isinstance(slug, str) and _FOLDER_NAME.fullmatch(slug)):
+        raise AnswerError(
+            "project_slug", f"{slug!r} is not a folder name like churn-model (letters, digits, ._-)"
+        )
+    package = answers.get("package_name")
+    if package is not None:
+        check_package_name(str(package))
+    for key, value in answers.items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and _has_password(text):
+                raise AnswerError(
+                    key,
+                    "contains a password inside a URL; keep secrets out of the repo: put it in an "
+                    "environment variable and write ${VARIABLE} in its place",
+                )
 
 
 def build_context(tset: TemplateSet, answers: Mapping[str, Any], stages: Sequence[str]) -> dict[str, Any]:
@@ -159,17 +221,27 @@ def render_project(
         base, groups = _layer_on_cookiecutter(tset.overlay, base, units, context, trusted)
     files = merge_specs([base, *groups])
     register_stage_dependencies(files, [tset.base, *([tset.overlay] if tset.overlay else []), *units])
-    record = Record(
+    if tset.overlay is not None:  # record the package the files were built with (the cookiecutter's)
+        answers = {**answers, "package_name": context["package_name"]}
+    record = make_record(tset, answers, {name: tset.version for name in stages})
+    files[RECORD_NAME] = FileSpec(RECORD_NAME, record.to_yaml().encode("utf-8"), 0o644, "record")
+    return files
+
+
+def make_record(
+    tset: TemplateSet, answers: Mapping[str, Any], stages: Mapping[str, str], pristine: str | None = None
+) -> Record:
+    """The record of a rendering: this mlscaffold, the exact template, every answer, each stage."""
+    return Record(
         mlscaffold_version=__version__,
         template_source=tset.source,
         template_version=tset.version,
         template_name=tset.name,
         template_commit=tset.commit,
         answers=dict(answers),
-        stages={name: tset.version for name in stages},
+        stages=dict(stages),
+        pristine=pristine,
     )
-    files[RECORD_NAME] = FileSpec(RECORD_NAME, record.to_yaml().encode("utf-8"), 0o644, "record")
-    return files
 
 
 def _layer_on_cookiecutter(
@@ -180,8 +252,8 @@ def _layer_on_cookiecutter(
     from .shared_files import SHARED, detect_layout, merge_shared_file, relayout
 
     package, layout = detect_layout(spec.path for spec in base)
-    if package is not None:
-        context = {**context, "package_name": package}
+    if package is not None:  # the caller's context learns the package, for the record
+        context["package_name"] = package
         context["cookiecutter"] = {**context["cookiecutter"], "package_name": package}
     fit = str(context["package_name"])
     merged = {spec.path: spec for spec in base}
@@ -197,18 +269,30 @@ def _layer_on_cookiecutter(
     return list(merged.values()), groups
 
 
-def _run_hooks(tset: TemplateSet, which: str, cwd: Path, context: Mapping[str, Any]) -> None:
-    """Run a trusted template's cookiecutter-style hooks (hooks/pre_gen_project.py ...)."""
+def run_template_code(units: Sequence[Unit], which: str, cwd: Path, context: Mapping[str, Any]) -> None:
+    """Run a trusted template's code for the units being applied: cookiecutter-style hooks
+    (hooks/pre_gen_project.py, hooks/post_gen_project.py) and, after generation, each unit's `tasks`
+    (argument lists split like a shell would, run without a shell)."""
     import json
+    import shlex
 
-    for unit in (tset.base, *tset.stages.values()):
-        hook = unit.root / "hooks" / f"{which}.py"
-        if not hook.is_file():
-            continue
-        env = {**os.environ, "MLSCAFFOLD_ANSWERS": json.dumps(dict(context), default=str)}
-        done = subprocess.run([sys.executable, str(hook)], cwd=cwd, env=env, check=False)
-        if done.returncode != 0:
-            raise MlscaffoldError(f"{hook}: the template's hook failed (exit {done.returncode})")
+    env = {**os.environ, "MLSCAFFOLD_ANSWERS": json.dumps(dict(context), default=str)}
+    for unit in units:
+        commands = [[sys.executable, str(unit.root / "hooks" / f"{which}.py")]]
+        if not (unit.root / "hooks" / f"{which}.py").is_file():
+            commands = []
+        if which == "post_gen_project":
+            commands += [shlex.split(task) for task in unit.tasks]
+        for argv in commands:
+            try:
+                done = subprocess.run(argv, cwd=cwd, env=env, check=False)
+            except OSError as err:
+                raise MlscaffoldError(f"{unit.name}: cannot run {argv[0]}: {err.strerror}") from err
+            if done.returncode != 0:
+                shown = " ".join(argv[1:] if argv[0] == sys.executable else argv)
+                raise MlscaffoldError(
+                    f"{unit.name}: the template's code failed: {shown} (exit {done.returncode})"
+                )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -221,6 +305,12 @@ def list_stages(*, template: str | None = None) -> list[StageInfo]:
     return [StageInfo(u.name, u.purpose, u.needs, tset.source) for u in tset.stages.values()]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _chosen_stages(tset: TemplateSet, answers: Mapping[str, Any]) -> list[str]:
     chosen = answers.get("stages") or list(tset.stages)
     if isinstance(chosen, str):
@@ -230,16 +320,13 @@ def _chosen_stages(tset: TemplateSet, answers: Mapping[str, Any]) -> list[str]:
 
 def _user_named_paths(sources: AnswerSources) -> tuple[str, ...]:
     """The data path the user gave (--set or --answers): the only file the advice may read (P2)."""
-    from .answers import load_answers_file, parse_set_values
-
-    given: dict[str, Any] = {}
-    if sources.answers_file is not None:
-        given.update(load_answers_file(sources.answers_file))
-    given.update(parse_set_values(list(sources.set_values)))
-    return (str(given["data_path"]),) if given.get("data_path") else ()
+    path = user_given(sources).get("data_path")
+    return (str(path),) if path else ()
 
 
 def _check_destination(dest: Path) -> None:
+    if not dest.parent.is_dir():
+        raise UserError(f"{dest.parent}: the folder to create the project in does not exist")
     if dest.is_symlink():
         raise ConflictError(f"{dest}: the destination is a symlink; choose a real folder")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -275,8 +362,14 @@ def _new_project(
     if dest is not None:
         _check_destination(dest.absolute())
         sources = replace(sources, project_name_default=dest.absolute().name)
-    answers = gather_answers(tset, sources, list(tset.stages.values()))
+    stage_keys = frozenset(
+        str(q.get("name")) for u in tset.stages.values() for q in u.questions if isinstance(q, dict)
+    )
+    answers = gather_answers(tset, sources, later=stage_keys)
     stages = _chosen_stages(tset, answers)
+    asking = [tset.stage(name) for name in stages if tset.stage(name).questions]
+    if asking:  # a chosen stage's own questions, asked once the stages are known
+        answers = gather_answers(tset, replace(sources, recorded=answers), asking)
     answers = {**answers, "stages": stages}
     context = build_context(tset, answers, stages)
     target = (dest if dest is not None else Path(context["project_slug"])).absolute()
@@ -286,12 +379,14 @@ def _new_project(
     names = tuple(sorted(files))
     if dry_run:
         return NewResult(target, names, tuple(stages), warnings, dry_run=True)
+    units = [tset.base, *(tset.stage(name) for name in stages)]
     with exclusive(target.parent), staging_beside(target) as staging:
         if trust:
-            _run_hooks(tset, "pre_gen_project", staging, context)
+            run_template_code(units, "pre_gen_project", staging, context)
         write_tree(staging, files.values())
         if trust:
-            _run_hooks(tset, "post_gen_project", staging, context)
+            run_template_code(units, "post_gen_project", staging, context)
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it private; a project folder is not
         commit = None
         if git:
             from .update import store_first_pristine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -89,6 +90,10 @@ def _fail(err: BaseException, debug: bool) -> NoReturn:
     if isinstance(err, KeyboardInterrupt):
         ui.error("interrupted; nothing was written")
         raise typer.Exit(130)
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        ui.error(f"{where}{err.strerror or err}; nothing was changed")
+        raise typer.Exit(1)
     ui.error(f"unexpected {type(err).__name__}: {err} (re-run with --debug for details)")
     raise typer.Exit(1)
 
@@ -96,9 +101,7 @@ def _fail(err: BaseException, debug: bool) -> NoReturn:
 def _run(debug: bool, action: Callable[[], T]) -> T:
     try:
         return action()
-    except (MlscaffoldError, KeyboardInterrupt, OSError) as err:
-        _fail(err, debug)
-    except Exception as err:
+    except (Exception, KeyboardInterrupt) as err:
         _fail(err, debug)
 
 
@@ -145,7 +148,7 @@ def new(
                 ui.out(f"  {name}")
             return
         ui.out(f"created {result.dest} ({len(result.files)} files; stages: {', '.join(result.stages)})")
-        ui.out(f"next: cd {result.dest} && pip install -e '.[dev]' && make all")
+        ui.out(f"next: cd {shlex.quote(str(result.dest))} && pip install -e '.[dev]' && make all")
 
     _run(debug, action)
 

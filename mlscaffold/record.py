@@ -6,7 +6,7 @@ by a newer mlscaffold is refused rather than misread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,6 @@ class Record:
     stages: dict[str, str] = field(default_factory=dict)  # stage name -> template version applied
     pristine: str | None = None  # commit id of the last pristine rendering (for update's merge base)
 
-    def with_stages(self, stages: dict[str, str]) -> Record:
-        return replace(self, stages=stages)
-
     def to_yaml(self) -> str:
         data: dict[str, Any] = {
             "mlscaffold_version": self.mlscaffold_version,
@@ -52,12 +49,13 @@ class Record:
         return header + dumps_yaml(data)
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
+def _newer_than_us(version: str, where: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) > Version(__version__)
+    except InvalidVersion as err:
+        raise UserError(f"{where}: 'mlscaffold_version' is not a version: {version!r}") from err
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
@@ -84,7 +82,7 @@ def read_record(repo: Path) -> Record:
     version = str(data.get("mlscaffold_version", ""))
     if not version:
         raise UserError(f"{where}: 'mlscaffold_version' is missing")
-    if _version_tuple(version) > _version_tuple(__version__):
+    if _newer_than_us(version, where):
         raise UserError(
             f"{where}: written by mlscaffold {version}, newer than this one "
             f"({__version__}); upgrade mlscaffold"

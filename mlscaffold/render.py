@@ -91,6 +91,16 @@ def render_file_text(env: jinja2.Environment, raw: bytes, context: Mapping[str, 
     return ((BOM if bom else "") + out).encode("utf-8")
 
 
+def _is_binary(raw: bytes) -> bool:
+    if b"\x00" in raw:
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _walk(root: Path) -> Iterator[Path]:
     """Every file under root, sorted; symlinks in a template are refused (P1, P2)."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -135,6 +145,8 @@ def render_unit(unit: Unit, context: Mapping[str, Any], *, trusted: bool = False
         if target is None:
             continue
         raw = source.read_bytes()
+        if is_template and suffix == "" and _is_binary(raw):
+            is_template = False  # cookiecutter's habit: binary files are copied as they are
         content = render_file_text(env, raw, context, where) if is_template else raw
         mode = stat.S_IMODE(source.stat().st_mode) | 0o600
         specs.append(FileSpec(target, content, mode, f"{unit.name}/{rel}"))

@@ -288,10 +288,15 @@ def load_template_set(source: str | None = None) -> TemplateSet:
         url, ref = git_source
         root, sha = _fetch_git(url, ref)
         return _load_set(root, redact_url(url), sha, ())
-    root = Path(source).expanduser()
+    if not source.strip():
+        raise UserError("--template: empty; give a folder or a git URL[@REF]")
+    try:
+        root = Path(source).expanduser()
+    except RuntimeError as err:  # '~nobody/x': no such home folder
+        raise UserError(f"template '{source}': {err}") from err
     if not root.is_dir():
         raise UserError(f"template '{source}': no such folder")
-    return _load_set(root.absolute(), str(source), None, ())
+    return _load_set(root.absolute(), str(root.absolute()), None, ())
 
 
 def _load_set(root: Path, shown: str, commit: str | None, chain: tuple[Path, ...]) -> TemplateSet:

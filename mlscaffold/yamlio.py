@@ -11,16 +11,23 @@ from .errors import UserError
 MAX_BYTES = 1_000_000
 MAX_ALIASES = 100
 MAX_NODES = 200_000
+MAX_DEPTH = 100
 
 
 def _check_yaml_shape(text: str, where: str) -> None:
     """Refuse alias bombs and huge documents before building any Python objects."""
     import yaml
 
-    aliases = nodes = 0
+    aliases = nodes = depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             nodes += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise UserError(f"{where}: nested more than {MAX_DEPTH} levels deep; refusing to load")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
             if isinstance(event, yaml.AliasEvent):
                 aliases += 1
             if aliases > MAX_ALIASES:
@@ -72,6 +79,8 @@ def load_mapping(path: Path) -> dict[str, Any]:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise UserError(f"{path}: not valid JSON: {err.msg} (line {err.lineno})") from err
+        except RecursionError as err:
+            raise UserError(f"{path}: nested too deeply; refusing to load") from err
     elif suffix == ".toml":
         import tomllib
 

@@ -119,3 +119,46 @@ def test_a_record_from_a_newer_mlscaffold_is_refused(tmp_path: Path) -> None:
     (tmp_path / RECORD_NAME).write_text("mlscaffold_version: 99.0.0\ntemplate: {source: builtin}\n")
     with pytest.raises(UserError, match="newer than this one"):
         read_record(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "answer", ["project_slug=../../escaped", "project_slug=/tmp/abs-slug", "package_name=import os"]
+)
+def test_engine_keys_are_validated_like_questions(tmp_path: Path, answer: str) -> None:
+    tpl = make_template_set(tmp_path / "tpl", {"a.txt": "a"}, set_manifest=SET)
+    work = tmp_path / "deep" / "er"
+    work.mkdir(parents=True)
+    before = snapshot(tmp_path)
+    done = _run(work, "new", "--template", str(tpl), "--defaults", "--set", answer)
+    assert done.returncode == 2, done.stderr
+    assert answer.split("=")[0] in done.stderr
+    assert snapshot(tmp_path) == before
+    assert not Path("/tmp/abs-slug").exists()
+
+
+def test_a_password_in_an_answer_is_refused_and_never_written(tmp_path: Path) -> None:
+    tpl = make_template_set(tmp_path / "tpl", {"a.txt.jinja": "{{ where }}"}, set_manifest=SET)
+    before = snapshot(tmp_path)
+    done = _run(
+        tmp_path, "new", "p", "--template", str(tpl), "--defaults", "--set", "where=https://u:tok3n@h/x"
+    )
+    assert done.returncode == 2
+    assert "tok3n" not in done.stderr and "environment variable" in done.stderr
+    assert snapshot(tmp_path) == before
+    ok = _run(tmp_path, "new", "p", "--template", str(tpl), "--defaults", "--set", "where=pg://u:${PW}@h/x")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_a_missing_parent_folder_is_a_usage_error(tmp_path: Path) -> None:
+    tpl = make_template_set(tmp_path / "tpl", {"a.txt": "a"}, set_manifest=SET)
+    done = _run(tmp_path, "new", str(tmp_path / "no" / "such" / "p"), "--template", str(tpl), "--defaults")
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr
+
+
+def test_a_new_project_folder_gets_the_usual_permissions(tmp_path: Path) -> None:
+    tpl = make_template_set(tmp_path / "tpl", {"a.txt": "a"}, set_manifest=SET)
+    assert _run(tmp_path, "new", "p", "--template", str(tpl), "--defaults", "--no-git").returncode == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "p").stat().st_mode & 0o777 == 0o777 & ~mask

@@ -157,7 +157,8 @@ def test_a_cookiecutter_template_is_the_base_with_stages_on_top(tmp_path: Path) 
     inner = cc / "{{cookiecutter.project_slug}}"
     (inner / "{{cookiecutter.project_slug}}").mkdir(parents=True)
     (cc / "cookiecutter.json").write_text(
-        '{"project_name": "Fraud Finder", "project_slug": "{{ cookiecutter.project_name.lower().replace(\' \', \'_\') }}",'
+        '{"project_name": "Fraud Finder",'
+        ' "project_slug": "{{ cookiecutter.project_name.lower().replace(\' \', \'_\') }}",'
         ' "license": ["MIT", "BSD"], "_copy_without_render": ["*.html"]}'
     )
     (inner / "{{cookiecutter.project_slug}}" / "__init__.py").write_text(
@@ -187,3 +188,25 @@ def test_the_default_template_comes_from_the_environment(
     parent = _parent(tmp_path / "parent")
     monkeypatch.setenv("MLSCAFFOLD_TEMPLATE", str(parent))
     assert load_template_set(None).name == "parent"
+
+
+def test_team_stages_can_be_chosen_and_only_chosen_stages_ask_and_run_code(tmp_path: Path) -> None:
+    parent = _parent(tmp_path / "parent")
+    team = tmp_path / "team"
+    (team / "stages" / "lint" / "files").mkdir(parents=True)
+    (team / "stages" / "lint" / "hooks").mkdir()
+    (team / "template.yaml").write_text(f"name: team\nversion: '1'\nextends: {parent}\nstages: [lint]\n")
+    (team / "stages" / "lint" / "manifest.yaml").write_text(
+        "kind: stage\norder: 60\npurpose: the team's linters\n"
+        "questions:\n  - {name: lint_level, prompt: 'Level?', type: str, required: true}\n"
+    )
+    (team / "stages" / "lint" / "files" / "lint.txt.jinja").write_text("{{ lint_level }}\n")
+    canary = tmp_path / "hook-ran"
+    (team / "stages" / "lint" / "hooks" / "post_gen_project.py").write_text(f"open({str(canary)!r}, 'w')\n")
+    without = AnswerSources(defaults=True, set_values=("stages=data",))
+    out = new_project(dest=tmp_path / "a", template=str(team), sources=without, trust=True).dest
+    assert not (out / "lint.txt").exists() and not canary.exists()
+    chosen = AnswerSources(defaults=True, set_values=("stages=data,lint", "lint_level=strict"))
+    out = new_project(dest=tmp_path / "b", template=str(team), sources=chosen, trust=True).dest
+    assert (out / "lint.txt").read_text() == "strict\n" and canary.exists()
+    assert read_record(out).stages.keys() == {"data", "lint"}
