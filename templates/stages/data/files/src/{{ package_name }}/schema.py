@@ -29,10 +29,22 @@ MIN_PER_CLASS = 5
 NUMERIC_SHARE = 0.9
 
 
-def build_schema(config: Config, frame: pd.DataFrame, whole: bool = True) -> pa.DataFrameSchema:
-    """The schema for `frame`; `whole=False` (one split of the data) skips the size checks."""
+def build_schema(
+    config: Config, frame: pd.DataFrame, whole: bool = True, strict_types: bool = False
+) -> pa.DataFrameSchema:
+    """The schema learnt from `frame`. `whole=False` (one split of the data) skips the size checks;
+    `strict_types=True` also pins each numeric feature to numbers and the classes to those of `frame`
+    (used to check the test and serving splits against the training split)."""
     task, split = config.task, config.split
     columns: dict[str, pa.Column] = {task.target: _target_column(config, whole)}
+    if strict_types and config.is_classification:
+        known = sorted(frame[task.target].dropna().astype(str).unique())
+        columns[task.target] = pa.Column(
+            checks=pa.Check(
+                lambda s: s.astype(str).isin(known), error="class never seen in training"
+            ),
+            nullable=False,
+        )
     if task.id_column:
         columns[task.id_column] = pa.Column(nullable=False, unique=True)
     if task.type == "text_classification" and task.text_column:
@@ -51,7 +63,7 @@ def build_schema(config: Config, frame: pd.DataFrame, whole: bool = True) -> pa.
     skip = excluded_columns(config) | set(columns)
     for name in frame.columns:
         if name not in skip:
-            columns[name] = _feature_column(frame[name])
+            columns[name] = _feature_column(frame[name], strict_types)
     size = [pa.Check(lambda df: len(df) >= MIN_ROWS, error=f"needs at least {MIN_ROWS} rows")]
     return pa.DataFrameSchema(
         columns,
@@ -94,13 +106,15 @@ def _target_column(config: Config, whole: bool) -> pa.Column:
     return pa.Column(checks=checks, nullable=False)
 
 
-def _feature_column(series: pd.Series) -> pa.Column:
+def _feature_column(series: pd.Series, strict_types: bool = False) -> pa.Column:
     if ptypes.is_bool_dtype(series):
         return pa.Column(nullable=True)
     if ptypes.is_numeric_dtype(series):
         return pa.Column(
+            float if strict_types else None,
             checks=pa.Check(lambda s: ~np.isinf(s.astype(float)), error="must not be infinite"),
             nullable=True,
+            coerce=strict_types,
         )
     return pa.Column(
         checks=pa.Check(
@@ -126,10 +140,18 @@ def _no_stray_text(series: pd.Series) -> pd.Series:
 
 
 def validate(
-    config: Config, frame: pd.DataFrame, where: str = "data", whole: bool = True
+    config: Config,
+    frame: pd.DataFrame,
+    where: str = "data",
+    whole: bool = True,
+    reference: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Check `frame` against the schema; raise DataError naming the broken columns."""
-    schema = build_schema(config, frame, whole)
+    """Check `frame` against the schema (learnt from `reference`, e.g. the training split, when given,
+    else from `frame` itself); raise DataError naming the broken columns."""
+    if reference is None:
+        schema = build_schema(config, frame, whole)
+    else:
+        schema = build_schema(config, reference, whole, strict_types=True)
     try:
         return schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:

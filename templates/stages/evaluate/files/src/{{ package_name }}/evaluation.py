@@ -263,8 +263,11 @@ def check_data_valid(result: Evaluation) -> Check:
 
     config = result.config
     try:
-        for name in ("train", "test", "serving"):
-            validate(config, load_split(config, name), where=f"{name} split", whole=False)
+        train = load_split(config, "train")
+        validate(config, train, where="train split", whole=False)
+        for name in ("test", "serving"):  # typed like the training split, same classes
+            split = load_split(config, name)
+            validate(config, split, where=f"{name} split", whole=False, reference=train)
     except DataError as err:
         return Check("R1", "Data validated against the schema", "fail", True, detail=str(err))
     return Check(
