@@ -38,6 +38,7 @@ Status = Literal[
     "blocked",  # the template adds a file where an untracked file or a folder already is
 ]
 _NEEDS_ATTENTION = ("conflict", "rejected", "blocked")
+MARKER = "<<<<<<<"  # git merge-file's start marker; update labels our side "yours"
 
 
 @dataclass(frozen=True)
@@ -491,6 +492,21 @@ def _repo_root(path: Path) -> Path:
     return start
 
 
+def _require_no_markers(repo: Path) -> None:
+    """Conflict markers an earlier update wrote and a `git commit -a` committed are still conflicts:
+    refuse (exit 3) rather than report success on top of them (P6)."""
+    from .vcs import files_with_line_start
+
+    marked = files_with_line_start(repo, f"{MARKER} yours")
+    if marked:
+        raise MergeConflictsRemain(
+            f"{len(marked)} file(s) still hold conflict markers from an earlier update "
+            f"({', '.join(marked[:5])}{' ...' if len(marked) > 5 else ''}); resolve them, commit, and run "
+            "`mlscaffold update` again",
+            tuple(marked),
+        )
+
+
 def _require_clean(repo: Path) -> None:
     from .vcs import uncommitted_paths
 
@@ -543,6 +559,7 @@ def update_project(
     options = _Options(conflict, tuple(set_values), answers_file, dry_run, trust)
     with exclusive(repo):
         _require_clean(repo)
+        _require_no_markers(repo)
         with _template_at(record.template_source, to, repo) as tset:
             merge = _plan_update(repo, record, tset, options)
             plan = merge.plan
@@ -570,7 +587,7 @@ def _plan_update(repo: Path, record: Record, tset: TemplateSet, options: _Option
     stages = tset.order_stages([s for s in record.stages if s in tset.stages])
     rendered = render_project(tset, {**answers, "stages": stages}, stages, trusted=options.trust)
     theirs = _blobs(rendered)
-    labels = ("yours", f"template {record.template_version}", f"template {tset.version}")
+    labels = ("yours", f"template {record.template_version}", f"template {tset.version}")  # see MARKER
     return _Merge(
         base_id, base, rendered, theirs, _plan_merge(repo, base_id, base, theirs, options.conflict, labels)
     )

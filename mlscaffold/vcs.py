@@ -585,3 +585,11 @@ def renames_since(repo_path: Path, commit: str) -> dict[str, str]:
         else:
             i += 2
     return moved
+
+
+def files_with_line_start(repo_path: Path, start: str) -> list[str]:
+    """Tracked text files with a line that begins with `start` (letters, spaces and `<>=` only)."""
+    if not set(start) <= set("abcdefghijklmnopqrstuvwxyz <>="):
+        raise ValueError(f"not a plain line start: {start!r}")
+    done = _git(repo_path, "grep", "-l", "-z", "-I", "-e", f"^{start}", "--", ok=(0, 1))
+    return sorted(os.fsdecode(p) for p in done.stdout.split(b"\0") if p)

@@ -893,3 +893,18 @@ def test_git_variables_of_a_surrounding_hook_do_not_redirect_update(
     assert update_project(repo=project).conflicts == ()
     assert (project / "notes.txt").read_text() == "notes v2\n"
     assert snapshot(other / ".git") == before
+
+
+def test_markers_committed_with_commit_a_are_still_conflicts(project: Path, tpl: Template) -> None:
+    """`git commit -a` takes unresolved files as they are; the next update refuses with exit 3 instead
+    of reporting success on top of the markers."""
+    edit_lines(project / "config.txt", {10: "line 10 by the user\n"})
+    commit_all(project)
+    tpl.bump()
+    edit_lines(tpl.file("config.txt"), {10: "line 10 by the template\n"})
+    assert update_project(repo=project).conflicts == ("config.txt",)
+    git(project, "commit", "--quiet", "-a", "-m", "oops, markers and all")
+    tpl.bump()
+    with pytest.raises(MergeConflictsRemain, match="conflict markers") as caught:
+        update_project(repo=project)
+    assert caught.value.exit_code == 3 and caught.value.paths == ("config.txt",)
