@@ -214,6 +214,16 @@ def _refuse_links(dest: Path, rel: str) -> Path:
     return current
 
 
+def check_target(dest: Path, rel: str) -> None:
+    """Refuse, before anything is written, a target reached through a symlink or under a file."""
+    _refuse_links(dest, rel)
+    current = dest
+    for part in rel.split("/")[:-1]:
+        current = current / part
+        if current.exists() and not current.is_dir():
+            raise ConflictError(f"'{current.relative_to(dest)}' is a file, but the plan needs a folder there")
+
+
 def _make_parents(dest: Path, rel: str, created: list[Path]) -> None:
     current = dest
     for part in rel.split("/")[:-1]:

@@ -7,6 +7,7 @@ pyproject.toml (format-preserving), an `include` line in a Makefile the user wro
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -14,11 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ._version import __version__
-from .api import AnswerSources, build_context, exclusive, gather_answers
-from .errors import ConflictError, UserError
+from .api import AnswerSources, build_context, exclusive, gather_answers, user_given
+from .errors import AnswerError, ConflictError, UserError, did_you_mean
 from .record import RECORD_NAME, Record, read_record
-from .render import Change, FileSpec, apply_changes, merge_specs, render_unit
+from .render import Change, FileSpec, apply_changes, check_target, merge_specs, render_unit
 from .shared_files import SHARED, merge_shared_file, relayout
 from .templates import TemplateSet, fetched_templates, load_template_set
 from .tomledit import add_dependencies
@@ -74,7 +74,10 @@ def _plan_files(repo: Path, specs: Iterable[FileSpec], overwrite: bool) -> tuple
     changes: list[Change] = []
     conflicts: list[str] = []
     for spec in specs:
+        check_target(repo, spec.path)
         target = repo / spec.path
+        if spec.path.endswith("/__init__.py") and target.is_file():
+            continue  # the user's package stays theirs: stages import from it, they do not replace it
         if not target.exists() and not target.is_symlink():
             changes.append(Change(spec.path, "create", spec.content, spec.mode))
             continue
@@ -187,71 +190,132 @@ class _Options:
     confirm: Confirm | None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    new: tuple[str, ...]
+    changes: tuple[Change, ...]
+    record: Record
+    pristine_files: dict[str, FileSpec] | None  # the next pristine rendering, for repos that keep one
+
+
 def _add_stages(
     repo: Path, stages: Sequence[str], template: str | None, sources: AnswerSources, options: _Options
 ) -> AddResult:
-    overwrite, dry_run, trust, commit = options.overwrite, options.dry_run, options.trust, options.commit
     repo = repo.absolute()
     if not repo.is_dir():
         raise UserError(f"{repo}: no such folder")
+    # The lock covers reading the record too, so two runs cannot plan from the same state (P15).
+    with contextlib.nullcontext() if options.dry_run else exclusive(repo):
+        plan = _make_plan(repo, stages, template, sources, options)
+        if plan is None:
+            return AddResult(repo, (), (), dry_run=options.dry_run)
+        paths = tuple(c.path for c in plan.changes)
+        if options.dry_run:
+            return AddResult(repo, plan.new, paths, dry_run=True, diff=unified_diff(repo, plan.changes))
+        return replace(_apply(repo, plan, options), changed=paths)
+
+
+def _make_plan(
+    repo: Path, stages: Sequence[str], template: str | None, sources: AnswerSources, options: _Options
+) -> _Plan | None:
     record = read_record(repo) if (repo / RECORD_NAME).is_file() else None
     tset = load_template_set(template or (record.template_source if record else None))
-    tset.require_trust(trust)
-    existing = [s for s in (record.stages if record else {}) if s in tset.stages]
+    tset.require_trust(options.trust)
+    existing = list(record.stages) if record else []
+    for name in existing:
+        if name not in tset.stages:
+            raise UserError(f"{RECORD_NAME}: unknown stage '{name}'{did_you_mean(name, tset.stages)}")
     wanted = _resolve_needs(tset, existing, stages, options.confirm)
-    new = [s for s in wanted if s not in existing]
+    new = tuple(s for s in wanted if s not in existing)
     if not new:
-        return AddResult(repo, (), (), dry_run=dry_run)
+        return None
     facts = detect_repo(repo)
     recorded = _recorded_answers(record, facts)
+    _refuse_changed_answers(recorded if record else {}, user_given(sources))
     sources = replace(sources, recorded={**recorded, **dict(sources.recorded)})
     answers = {**gather_answers(tset, sources, [tset.stage(s) for s in new]), "stages": wanted}
+    fresh = _fresh_rendering(repo, tset, answers, record, options.trust)
     try:
-        changes, new_record = _plan(repo, tset, answers, record, facts, new, overwrite)
+        changes, new_record = _plan(repo, tset, answers, record, facts, new, fresh, options)
     except ConflictError as err:
         listed = ", ".join(err.paths[:5]) + (" ..." if len(err.paths) > 5 else "")
-        if overwrite or options.confirm is None or dry_run:
+        question = f"Overwrite {len(err.paths)} existing file(s) ({listed})?"
+        if options.overwrite or options.confirm is None or options.dry_run or not options.confirm(question):
             raise
-        if not options.confirm(f"Overwrite {len(err.paths)} existing file(s) ({listed})?"):
-            raise
-        changes, new_record = _plan(repo, tset, answers, record, facts, new, True)
-    diff = unified_diff(repo, changes)
-    if dry_run:
-        return AddResult(repo, tuple(new), tuple(c.path for c in changes), dry_run=True, diff=diff)
-    with exclusive(repo):
-        from . import vcs
-
-        vcs.refuse_dirty(repo, [c.path for c in changes])
-        previous, pristine = _next_pristine(repo, tset, answers, record)
-        if pristine is not None:
-            content = replace(new_record, pristine=pristine).to_yaml().encode("utf-8")
-            changes = [replace(c, content=content) if c.path == RECORD_NAME else c for c in changes]
-        apply_changes(repo, changes)
-        if pristine is not None:
-            vcs.set_pristine_ref(repo, pristine, previous)
-        commit_id = None
-        if commit:
-            commit_id = vcs.commit_paths(repo, [c.path for c in changes], f"Add stage(s) {', '.join(new)}")
-    return AddResult(repo, tuple(new), tuple(c.path for c in changes), commit=commit_id)
+        changes, new_record = _plan(
+            repo, tset, answers, record, facts, new, fresh, replace(options, overwrite=True)
+        )
+    return _Plan(new, tuple(changes), new_record, fresh)
 
 
-def _next_pristine(
-    repo: Path, tset: TemplateSet, answers: Mapping[str, Any], record: Record | None
-) -> tuple[str | None, str | None]:
-    """Store the rendering with the new stages as the next pristine commit (update's merge base),
-    without moving the ref yet. (None, None) for repos without a pristine rendering."""
+def _refuse_changed_answers(recorded: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """`add` adds stages; it does not change a project's recorded answers behind its files' back."""
+    for key, value in given.items():
+        if key in recorded and value != recorded[key] and str(value) != str(recorded[key]):
+            raise AnswerError(
+                key, f"already recorded as {recorded[key]!r}; change answers with `mlscaffold update --set`"
+            )
+
+
+def _apply(repo: Path, plan: _Plan, options: _Options) -> AddResult:
+    from . import vcs
+
+    changes = list(plan.changes)
+    vcs.refuse_dirty(repo, [c.path for c in changes])
+    previous = pristine = None
+    if plan.pristine_files is not None:
+        previous = vcs.pristine_commit(repo)
+        blobs = {
+            p: vcs.Blob(f.content, 0o755 if f.mode & 0o111 else 0o644) for p, f in plan.pristine_files.items()
+        }
+        message = f"mlscaffold: pristine rendering (stages {', '.join(plan.record.stages)})"
+        pristine = vcs.write_pristine(repo, blobs, parent=previous, message=message, base=previous)
+        content = replace(plan.record, pristine=pristine).to_yaml().encode("utf-8")
+        changes = [replace(c, content=content) if c.path == RECORD_NAME else c for c in changes]
+    apply_changes(repo, changes)
+    if pristine is not None:
+        vcs.set_pristine_ref(repo, pristine, previous)
+    commit_id = None
+    if options.commit:
+        commit_id = vcs.commit_paths(repo, [c.path for c in changes], f"Add stage(s) {', '.join(plan.new)}")
+    return AddResult(repo, plan.new, (), commit=commit_id)
+
+
+def _fresh_rendering(
+    repo: Path, tset: TemplateSet, answers: Mapping[str, Any], record: Record | None, trusted: bool
+) -> dict[str, FileSpec] | None:
+    """What the templates render for the new stage list, for a repo that keeps a pristine rendering
+    (update's merge base); None for other repos."""
     from . import vcs
     from .api import render_project
 
-    if record is None or not (repo / ".git").exists():
-        return None, None
+    if record is None or not (repo / ".git").exists() or vcs.pristine_commit(repo) is None:
+        return None
+    return render_project(tset, answers, answers["stages"], trusted=trusted)
+
+
+def _refresh_untouched(repo: Path, fresh: Mapping[str, FileSpec], changes: list[Change]) -> None:
+    """Files the user never edited (still as the last pristine rendering) follow the new rendering, so
+    a README or formulation that lists the stages stays true and `diff` sees no drift."""
+    from . import vcs
+
     previous = vcs.pristine_commit(repo)
     if previous is None:
-        return None, None
-    files = render_project(tset, answers, answers["stages"], trusted=False)
-    blobs = {p: vcs.Blob(f.content, 0o755 if f.mode & 0o111 else 0o644) for p, f in files.items()}
-    message = f"mlscaffold: pristine rendering (stages {', '.join(answers['stages'])})"
-    return previous, vcs.write_pristine(repo, blobs, parent=previous, message=message, base=previous)
+        return
+    pristine = vcs.tree_files(repo, previous)
+    planned = {c.path: i for i, c in enumerate(changes)}
+    for path, spec in fresh.items():
+        old, target = pristine.get(path), repo / path
+        if path == RECORD_NAME or old is None or target.is_symlink() or not target.is_file():
+            continue
+        current = target.read_bytes()
+        if current != old.content or spec.content == current:
+            continue
+        change = Change(path, "modify", spec.content, spec.mode)
+        if path in planned:
+            changes[planned[path]] = change
+        else:
+            changes.append(change)
 
 
 def _plan(
@@ -261,16 +325,19 @@ def _plan(
     record: Record | None,
     facts: RepoFacts,
     new: Sequence[str],
-    overwrite: bool,
+    fresh: Mapping[str, FileSpec] | None,
+    options: _Options,
 ) -> tuple[list[Change], Record]:
+    from .api import make_record
+
     context = build_context(tset, answers, answers["stages"])
     units = [tset.stage(s) for s in new]
-    groups = [render_unit(u, context) for u in units]
+    groups = [render_unit(u, context, trusted=options.trust) for u in units]
     if record is None:
-        groups.insert(0, render_unit(tset.base, context))
+        groups.insert(0, render_unit(tset.base, context, trusted=options.trust))
         units.insert(0, tset.base)
     specs = relayout(merge_specs(groups).values(), str(context["package_name"]), facts.layout)
-    changes, conflicts = _plan_files(repo, specs, overwrite)
+    changes, conflicts = _plan_files(repo, specs, options.overwrite)
     if conflicts:
         raise ConflictError(
             "these files already exist with other content; nothing was written "
@@ -280,16 +347,10 @@ def _plan(
     deps = [d for u in units for d in u.dependencies]
     dev = [d for u in units for d in u.dev_dependencies]
     _with_dependencies(repo, changes, deps, dev)
-    versions = dict(record.stages) if record else {}
-    versions.update({s: tset.version for s in new})
-    new_record = Record(
-        mlscaffold_version=__version__,
-        template_source=tset.source,
-        template_version=tset.version,
-        template_name=tset.name,
-        answers=dict(answers),
-        stages={s: versions[s] for s in answers["stages"]},
-        pristine=record.pristine if record else None,
-    )
+    if fresh is not None:
+        _refresh_untouched(repo, fresh, changes)
+    versions = {**(record.stages if record else {}), **{s: tset.version for s in new}}
+    pristine = record.pristine if record else None
+    new_record = make_record(tset, answers, {s: versions[s] for s in answers["stages"]}, pristine)
     changes.append(Change(RECORD_NAME, "modify" if record else "create", new_record.to_yaml().encode()))
     return changes, new_record

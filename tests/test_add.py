@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from helpers import make_template_set, snapshot
 
 from mlscaffold.api import AnswerSources, new_project
-from mlscaffold.errors import ConflictError, UserError
+from mlscaffold.errors import AnswerError, ConflictError, UserError
 from mlscaffold.record import read_record
 from mlscaffold.stages_add import add_stages
 
@@ -37,6 +38,7 @@ def _tpl(root: Path) -> Path:
             "pyproject.toml.jinja": PYPROJECT,
             "Makefile": "PIPELINE :=\ninclude $(sort $(wildcard mk/*.mk))\nall: $(PIPELINE)\n",
             "src/{{ package_name }}/__init__.py": "",
+            "STAGES.md.jinja": "stages: {{ stages | join(', ') }}\n",
         },
         set_manifest=SET,
         stages={
@@ -191,3 +193,46 @@ def test_on_a_terminal_overwriting_needs_a_yes(project: tuple[Path, str]) -> Non
     assert mine.read_text() == "my own b\n"
     add_stages(repo=repo, stages=["b"], template=tpl, confirm=lambda question: "Overwrite 1" in question)
     assert mine.read_text() == "B = 2\n"
+
+
+def test_files_the_user_never_edited_follow_the_new_stages(project: tuple[Path, str]) -> None:
+    from mlscaffold.update import diff_project
+
+    repo, tpl = project
+    add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), commit=True)
+    assert (repo / "STAGES.md").read_text() == "stages: a, b\n"
+    assert diff_project(repo=repo) == ""
+
+
+def test_a_file_the_user_edited_is_left_alone(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    (repo / "STAGES.md").write_text("my own notes\n")
+    _git(repo, "commit", "-qam", "notes")
+    add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True))
+    assert (repo / "STAGES.md").read_text() == "my own notes\n"
+
+
+def test_add_does_not_change_recorded_answers(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    sources = AnswerSources(defaults=True, set_values=("project_name=other",))
+    with pytest.raises(AnswerError, match="already recorded"):
+        add_stages(repo=repo, stages=["b"], template=tpl, sources=sources)
+
+
+def test_an_unknown_stage_in_the_record_is_named(project: tuple[Path, str]) -> None:
+    repo, tpl = project
+    record = (repo / ".mlscaffold.yaml").read_text().replace("  a:\n", "  aa:\n")
+    (repo / ".mlscaffold.yaml").write_text(record)
+    with pytest.raises(UserError, match="unknown stage 'aa'"):
+        add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True))
+
+
+def test_dry_run_refuses_what_the_real_run_would_refuse(project: tuple[Path, str], tmp_path: Path) -> None:
+    repo, tpl = project
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "20-b.mk").write_text("TOPSECRET\n")
+    os.symlink(canary, repo / "mk" / "linked")
+    (repo / "mk" / "20-b.mk").symlink_to(canary / "20-b.mk")
+    with pytest.raises(ConflictError, match="symlink"):
+        add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), dry_run=True)
