@@ -16,8 +16,8 @@ explain (split over the features checked), and the check says so ("[sample-size 
   duplicate log rows, NaN/inf or out-of-range predictions (alert);
 - drift per feature: PSI on the reference's fixed decile bins (warn psi_warn, alert psi_alert,
   raised to the PSI that two same-distribution samples of these sizes reach), plus a test by type
-  and reference size: up to 1000 reference rows, KS (numeric, > 5 distinct values) or
-  chi-squared (categorical), p <= 0.05; above, Wasserstein distance / reference std >= 0.1
+  and reference size: up to 1000 reference rows, KS (numeric, > 5 distinct values), z-test
+  (two categories) or chi-squared (categorical), p <= 0.05; above, Wasserstein distance / reference std >= 0.1
   (numeric) or Jensen-Shannon distance >= 0.1 (categorical); text: a domain classifier (TF-IDF +
   logistic regression telling reference from window; cross-validated ROC-AUC above max(0.55, its
   95% quantile under no drift)), text-length PSI and the out-of-vocabulary rate;
@@ -296,8 +296,14 @@ def drift_test(kind: str, ref: pd.Series, cur: pd.Series) -> tuple[str, float, f
         return "jensen_shannon", value, DISTANCE_THRESHOLD, value >= DISTANCE_THRESHOLD
     if len(labels) < 2:
         return "chi_squared_p_value", 1.0, P_VALUE, False
+    if len(labels) == 2:  # binary: two-proportion z-test on the share of the first value
+        n_ref, n_cur = r_counts.sum(), c_counts.sum()
+        pooled = (r_counts[0] + c_counts[0]) / (n_ref + n_cur)
+        spread = math.sqrt(pooled * (1 - pooled) * (1 / n_ref + 1 / n_cur))
+        z = (r_counts[0] / n_ref - c_counts[0] / n_cur) / spread if spread > 0 else 0.0
+        p = float(2 * stats.norm.sf(abs(z)))
+        return "z_test_p_value", p, P_VALUE, p < P_VALUE
     table = np.vstack([r_counts, c_counts])
-    table = table[:, table.sum(axis=0) > 0]
     p = float(stats.chi2_contingency(table, correction=False).pvalue)
     return "chi_squared_p_value", p, P_VALUE, p < P_VALUE
 
