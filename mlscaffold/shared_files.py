@@ -33,8 +33,7 @@ def merge_shared_file(path: str, current: bytes, rendered: bytes) -> bytes | Non
         ]
         if not extra:
             return None
-        joined = "\n".join(["", "# Added by mlscaffold", *extra, ""])
-        return (text.rstrip("\n") + "\n" + joined).encode("utf-8", "surrogateescape")
+        return _join(text, ["", "# Added by mlscaffold", *extra, ""])
     return None  # README.md, pyproject.toml (dependencies handled apart): the user's version stays
 
 
@@ -59,7 +58,14 @@ def _makefile_block(text: str, rendered: str) -> bytes | None:
         "pipeline: $(PIPELINE)",
         "",
     ]
-    return (text.rstrip("\n") + "\n" + "\n".join(block)).encode("utf-8", "surrogateescape")
+    return _join(text, block)
+
+
+def _join(text: str, lines: list[str]) -> bytes:
+    """Append lines to a file's text in the file's own line endings."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    joined = text.rstrip("\r\n") + newline + newline.join(lines)
+    return joined.encode("utf-8", "surrogateescape")
 
 
 SHARED = {"Makefile", ".gitignore", "README.md", "pyproject.toml"}

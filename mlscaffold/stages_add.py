@@ -19,7 +19,7 @@ from .api import AnswerSources, build_context, exclusive, gather_answers, user_g
 from .errors import AnswerError, ConflictError, UserError, did_you_mean
 from .record import RECORD_NAME, Record, read_record
 from .render import Change, FileSpec, apply_changes, check_target, merge_specs, render_unit
-from .shared_files import SHARED, merge_shared_file, relayout
+from .shared_files import SHARED, detect_layout, merge_shared_file, relayout
 from .templates import TemplateSet, fetched_templates, load_template_set
 from .tomledit import add_dependencies
 
@@ -56,18 +56,9 @@ def detect_repo(repo: Path) -> RepoFacts:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise UserError(f"{pyproject}: not valid TOML: {err}") from err
         name = str(data.get("project", {}).get("name", name))
-    for layout, folder in (("src", repo / "src"), ("flat", repo)):
-        if not folder.is_dir():
-            continue
-        packages = sorted(
-            p.name
-            for p in folder.iterdir()
-            if p.is_dir() and (p / "__init__.py").is_file() and p.name not in ("tests", "test", "docs")
-        )
-        if packages:
-            kind: Literal["src", "flat"] = "src" if layout == "src" else "flat"
-            return RepoFacts(name, packages[0], kind)
-    return RepoFacts(name, None, "src")
+    inits = [*repo.glob("src/*/__init__.py"), *repo.glob("*/__init__.py")]
+    package, layout = detect_layout(p.relative_to(repo).as_posix() for p in inits)
+    return RepoFacts(name, package, "flat" if layout == "flat" else "src")
 
 
 def _plan_files(repo: Path, specs: Iterable[FileSpec], overwrite: bool) -> tuple[list[Change], list[str]]:
@@ -156,7 +147,9 @@ def _recorded_answers(record: Record | None, facts: RepoFacts) -> dict[str, Any]
 
     recorded: dict[str, Any] = {"project_name": facts.project_name}
     if facts.package_name:
-        recorded["package_name"] = facts.package_name
+        # The pipeline gets a package of its own beside the user's, so no module of theirs
+        # (features.py, config.py, ...) is ever in the way.
+        recorded["package_name"] = f"{facts.package_name}_pipeline"
     else:
         recorded["package_name"] = derived_names(facts.project_name)[1]
     return recorded

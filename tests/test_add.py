@@ -146,13 +146,13 @@ def test_hand_made_flat_repo_gets_the_base_and_the_stage(tmp_path: Path) -> None
     (repo / "README.md").write_text("# Legacy\n")
     result = add_stages(repo=repo, stages=["a"], template=tpl, sources=AnswerSources(defaults=True))
     assert result.added == ("a",)
-    assert (repo / "legacy_model" / "a.py").exists()  # fits the flat layout
+    assert (repo / "legacy_model_pipeline" / "a.py").exists()  # beside the user's package, flat layout
     assert not (repo / "src").exists()
     makefile = (repo / "Makefile").read_text()
     assert makefile.startswith("train:\n\tpython train.py\n") and "include $(sort" in makefile
     assert (repo / "README.md").read_text() == "# Legacy\n"
     record = read_record(repo)
-    assert record.answers["package_name"] == "legacy_model" and list(record.stages) == ["a"]
+    assert record.answers["package_name"] == "legacy_model_pipeline" and list(record.stages) == ["a"]
 
 
 def test_add_advances_the_pristine_rendering_so_diff_sees_no_drift(project: tuple[Path, str]) -> None:

@@ -80,7 +80,7 @@ def test_a_hand_made_repo_gets_a_monitor_stage(tmp_path: Path) -> None:
     assert result.added == ("data", "baseline", "monitor")
     after = snapshot(repo)
     assert {p: after[p] for p in own} == own  # the team's code and README are untouched
-    assert read_record(repo).answers["package_name"] == "legacy_model"
+    assert read_record(repo).answers["package_name"] == "legacy_model_pipeline"
     pyproject = (repo / "pyproject.toml").read_text()
     assert 'version = "2.3.0"' in pyproject and "# pinned by the platform team" in pyproject
     assert "scipy" in pyproject and "pandera" in pyproject
