@@ -188,7 +188,9 @@ class _Plan:
     new: tuple[str, ...]
     changes: tuple[Change, ...]
     record: Record
-    pristine_files: dict[str, FileSpec] | None  # the next pristine rendering, for repos that keep one
+    previous: str | None  # the last pristine rendering (update's merge base), for repos that keep one
+    refreshed: frozenset[str]  # files the user never edited, brought to the current rendering
+    dependencies: tuple[tuple[str, ...], tuple[str, ...]]  # (dependencies, dev) added to pyproject.toml
 
 
 def _add_stages(
@@ -227,18 +229,16 @@ def _make_plan(
     _refuse_changed_answers(recorded if record else {}, user_given(sources))
     sources = replace(sources, recorded={**recorded, **dict(sources.recorded)})
     answers = {**gather_answers(tset, sources, [tset.stage(s) for s in new]), "stages": wanted}
-    fresh = _fresh_rendering(repo, tset, answers, record, options.trust)
+    previous = _previous_pristine(repo, record)
     try:
-        changes, new_record = _plan(repo, tset, answers, record, facts, new, fresh, options)
+        planned = _plan(repo, tset, answers, record, facts, new, previous, options)
     except ConflictError as err:
         listed = ", ".join(err.paths[:5]) + (" ..." if len(err.paths) > 5 else "")
         question = f"Overwrite {len(err.paths)} existing file(s) ({listed})?"
         if options.overwrite or options.confirm is None or options.dry_run or not options.confirm(question):
             raise
-        changes, new_record = _plan(
-            repo, tset, answers, record, facts, new, fresh, replace(options, overwrite=True)
-        )
-    return _Plan(new, tuple(changes), new_record, fresh)
+        planned = _plan(repo, tset, answers, record, facts, new, previous, replace(options, overwrite=True))
+    return replace(planned, new=new)
 
 
 def _refuse_changed_answers(recorded: Mapping[str, Any], given: Mapping[str, Any]) -> None:
@@ -255,48 +255,61 @@ def _apply(repo: Path, plan: _Plan, options: _Options) -> AddResult:
 
     changes = list(plan.changes)
     vcs.refuse_dirty(repo, [c.path for c in changes])
-    previous = pristine = None
-    if plan.pristine_files is not None:
-        previous = vcs.pristine_commit(repo)
-        blobs = {
-            p: vcs.Blob(f.content, 0o755 if f.mode & 0o111 else 0o644) for p, f in plan.pristine_files.items()
-        }
-        message = f"mlscaffold: pristine rendering (stages {', '.join(plan.record.stages)})"
-        pristine = vcs.write_pristine(repo, blobs, parent=previous, message=message, base=previous)
+    pristine = None
+    if plan.previous is not None:
+        pristine = _next_pristine(repo, plan)
         content = replace(plan.record, pristine=pristine).to_yaml().encode("utf-8")
         changes = [replace(c, content=content) if c.path == RECORD_NAME else c for c in changes]
     apply_changes(repo, changes)
     if pristine is not None:
-        vcs.set_pristine_ref(repo, pristine, previous)
+        vcs.set_pristine_ref(repo, pristine, vcs.pristine_commit(repo))
     commit_id = None
     if options.commit:
         commit_id = vcs.commit_paths(repo, [c.path for c in changes], f"Add stage(s) {', '.join(plan.new)}")
     return AddResult(repo, plan.new, (), commit=commit_id)
 
 
-def _fresh_rendering(
-    repo: Path, tset: TemplateSet, answers: Mapping[str, Any], record: Record | None, trusted: bool
-) -> dict[str, FileSpec] | None:
-    """What the templates render for the new stage list, for a repo that keeps a pristine rendering
-    (update's merge base); None for other repos."""
+def _previous_pristine(repo: Path, record: Record | None) -> str | None:
+    """The last pristine rendering: the record's (it travels with the branch), else the ref's."""
     from . import vcs
-    from .api import render_project
 
-    if record is None or not (repo / ".git").exists() or vcs.pristine_commit(repo) is None:
+    if record is None or not (repo / ".git").exists():
         return None
-    return render_project(tset, answers, answers["stages"], trusted=trusted)
+    if record.pristine and vcs.has_commit(repo, record.pristine):
+        return record.pristine
+    return vcs.pristine_commit(repo)
 
 
-def _refresh_untouched(repo: Path, fresh: Mapping[str, FileSpec], changes: list[Change]) -> None:
-    """Files the user never edited (still as the last pristine rendering) follow the new rendering, so
-    a README or formulation that lists the stages stays true and `diff` sees no drift."""
+def _next_pristine(repo: Path, plan: _Plan) -> str:
+    """The merge base after `add`: the last pristine rendering plus exactly what `add` wrote as the
+    templates render it. A shared file the user edited (pyproject.toml) goes in as the last pristine
+    version with the same edit, so the user's own lines never enter the base."""
     from . import vcs
 
-    previous = vcs.pristine_commit(repo)
-    if previous is None:
-        return
+    assert plan.previous is not None
+    before = vcs.tree_files(repo, plan.previous)
+    overlay: dict[str, vcs.Blob] = {}
+    for change in plan.changes:
+        content = change.content
+        if change.path == "pyproject.toml" and change.path not in plan.refreshed and change.path in before:
+            content = add_dependencies(
+                before[change.path].content.decode("utf-8"), *plan.dependencies
+            ).encode()
+        overlay[change.path] = vcs.Blob(content, 0o755 if change.mode & 0o111 else 0o644)
+    message = f"mlscaffold: pristine rendering (stages {', '.join(plan.record.stages)})"
+    return vcs.write_pristine(repo, overlay, parent=plan.previous, message=message, base=plan.previous)
+
+
+def _refresh_untouched(
+    repo: Path, fresh: Mapping[str, FileSpec], previous: str, changes: list[Change]
+) -> frozenset[str]:
+    """Files the user never edited (still as the last pristine rendering) follow the rendering with the
+    new stages, so a README or formulation that lists the stages stays true and `diff` sees no drift."""
+    from . import vcs
+
     pristine = vcs.tree_files(repo, previous)
     planned = {c.path: i for i, c in enumerate(changes)}
+    refreshed = set()
     for path, spec in fresh.items():
         old, target = pristine.get(path), repo / path
         if path == RECORD_NAME or old is None or target.is_symlink() or not target.is_file():
@@ -309,6 +322,8 @@ def _refresh_untouched(repo: Path, fresh: Mapping[str, FileSpec], changes: list[
             changes[planned[path]] = change
         else:
             changes.append(change)
+        refreshed.add(path)
+    return frozenset(refreshed)
 
 
 def _plan(
@@ -318,10 +333,10 @@ def _plan(
     record: Record | None,
     facts: RepoFacts,
     new: Sequence[str],
-    fresh: Mapping[str, FileSpec] | None,
+    previous: str | None,
     options: _Options,
-) -> tuple[list[Change], Record]:
-    from .api import make_record
+) -> _Plan:
+    from .api import make_record, render_project
 
     context = build_context(tset, answers, answers["stages"])
     units = [tset.stage(s) for s in new]
@@ -340,10 +355,14 @@ def _plan(
     deps = [d for u in units for d in u.dependencies]
     dev = [d for u in units for d in u.dev_dependencies]
     _with_dependencies(repo, changes, deps, dev)
-    if fresh is not None:
-        _refresh_untouched(repo, fresh, changes)
+    refreshed: frozenset[str] = frozenset()
+    # Only when the template has not moved on: bringing a newer template in is `update`'s job.
+    if previous is not None and record is not None and record.template_version == tset.version:
+        fresh = render_project(tset, answers, answers["stages"], trusted=options.trust)
+        refreshed = _refresh_untouched(repo, fresh, previous, changes)
     versions = {**(record.stages if record else {}), **{s: tset.version for s in new}}
-    pristine = record.pristine if record else None
-    new_record = make_record(tset, answers, {s: versions[s] for s in answers["stages"]}, pristine)
+    new_record = make_record(tset, answers, {s: versions[s] for s in answers["stages"]}, previous)
+    if record is not None:  # the project's base stays at the version `update` last brought it to
+        new_record = replace(new_record, template_version=record.template_version)
     changes.append(Change(RECORD_NAME, "modify" if record else "create", new_record.to_yaml().encode()))
-    return changes, new_record
+    return _Plan(tuple(new), tuple(changes), new_record, previous, refreshed, (tuple(deps), tuple(dev)))

@@ -236,3 +236,25 @@ def test_dry_run_refuses_what_the_real_run_would_refuse(project: tuple[Path, str
     (repo / "mk" / "20-b.mk").symlink_to(canary / "20-b.mk")
     with pytest.raises(ConflictError, match="symlink"):
         add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), dry_run=True)
+
+
+def test_a_template_change_made_before_add_still_reaches_the_repo_through_update(
+    project: tuple[Path, str],
+) -> None:
+    from mlscaffold.update import update_project
+
+    repo, tpl = project
+    root = Path(tpl)
+    (root / "template.yaml").write_text(SET.replace("'1.0'", "'1.1'"))
+    (root / "base" / "files" / "Makefile").write_text(
+        "PIPELINE :=\ninclude $(sort $(wildcard mk/*.mk))\nall: v2\n"
+    )
+    with (repo / "pyproject.toml").open("a") as handle:
+        handle.write("# the user's own line\n")
+    _git(repo, "commit", "-qam", "user edit")
+    add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), commit=True)
+    assert "all: v2" not in (repo / "Makefile").read_text()  # add does not update the base
+    update_project(repo=repo)
+    assert "all: v2" in (repo / "Makefile").read_text()  # update does
+    pyproject = (repo / "pyproject.toml").read_text()
+    assert "# the user's own line" in pyproject and "scipy>=1.11" in pyproject
