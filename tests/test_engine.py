@@ -286,7 +286,7 @@ def test_rendering_is_bounded_in_time_and_size(
 
     monkeypatch.setattr(jinja_env, "MAX_SECONDS", 0.5)
     started = time.monotonic()
-    with pytest.raises(TemplateError, match="too large|longer than"):
+    with pytest.raises(TemplateError, match=r"too large|longer than"):
         _render(tmp_path, {"x.txt.jinja": payload}, {})
     assert time.monotonic() - started < 5
 
@@ -294,5 +294,5 @@ def test_rendering_is_bounded_in_time_and_size(
 def test_an_extension_that_cannot_be_imported_is_a_template_error() -> None:
     from mlscaffold.jinja_env import make_environment
 
-    with pytest.raises(TemplateError, match="no.such.Ext"):
+    with pytest.raises(TemplateError, match=r"no\.such\.Ext"):
         make_environment(trusted=True, extensions=["no.such.Ext"])

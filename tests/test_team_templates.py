@@ -158,7 +158,7 @@ def test_a_cookiecutter_template_is_the_base_with_stages_on_top(tmp_path: Path) 
     (inner / "{{cookiecutter.project_slug}}").mkdir(parents=True)
     (cc / "cookiecutter.json").write_text(
         '{"project_name": "Fraud Finder",'
-        ' "project_slug": "{{ cookiecutter.project_name.lower().replace(\' \', \'_\') }}",'
+        " \"project_slug\": \"{{ cookiecutter.project_name.lower().replace(' ', '_') }}\","
         ' "license": ["MIT", "BSD"], "_copy_without_render": ["*.html"]}'
     )
     (inner / "{{cookiecutter.project_slug}}" / "__init__.py").write_text(
