@@ -7,52 +7,57 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .errors import MlscaffoldError, UserError
-
-if TYPE_CHECKING:
-    import git
 
 
 def init_and_commit(path: Path, message: str) -> str:
     """`git init` a new project and commit every file in it; returns the commit id."""
-    import git
+    _git(path, "init", "--quiet")
+    _git(path, "add", "--all", "--", ".")
+    _git(
+        path,
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        message,
+        env=_identity(path),
+    )
+    return _git(path, "rev-parse", "HEAD").stdout.decode().strip()
 
-    try:
-        repo = git.Repo.init(path)
-        with repo:
-            repo.git.set_persistent_git_options(c="commit.gpgsign=false")
-            repo.git.add("--all", "--", ".")
-            with repo.git.custom_environment(**_identity_fallback(repo)):
-                repo.git.commit("--quiet", "--no-verify", "-m", message)
-            return str(repo.head.commit.hexsha)
-    except git.GitCommandError as err:
-        raise MlscaffoldError(f"{path}: git failed: {' '.join(str(err.stderr).split())}") from err
 
-
-def _identity_fallback(repo: git.Repo) -> dict[str, str]:
-    """A neutral author for the first commit when the user has no git identity configured."""
-    reader = repo.config_reader()
+def _identity(path: Path) -> dict[str, str]:
+    """A neutral author for a commit when the user has no git identity configured."""
     env: dict[str, str] = {}
-    if not reader.get_value("user", "name", default=""):
+    if not _git(path, "config", "user.name", ok=(0, 1)).stdout.strip():
         env.update(GIT_AUTHOR_NAME="mlscaffold", GIT_COMMITTER_NAME="mlscaffold")
-    if not reader.get_value("user", "email", default=""):
+    if not _git(path, "config", "user.email", ok=(0, 1)).stdout.strip():
         env.update(GIT_AUTHOR_EMAIL="mlscaffold@localhost", GIT_COMMITTER_EMAIL="mlscaffold@localhost")
     return env
 
 
-def tracked_files(path: Path) -> list[str]:
-    """Paths git tracks under `path` (relative, POSIX); [] when `path` is not in a git work tree."""
-    import git
-
+def _in_work_tree(path: Path) -> bool:
     try:
-        with git.Repo(path, search_parent_directories=False) as repo:
-            out = repo.git.ls_files("-z", "--")
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        done = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"],
+            cwd=path,
+            capture_output=True,
+            env=_clean_environ(),
+            check=False,
+        )
+    except OSError:
+        return False
+    return done.returncode == 0 and done.stdout.strip() == b"true"
+
+
+def tracked_files(path: Path) -> list[str]:
+    """Paths git tracks under `path` (relative, POSIX); [] when `path` is not the top of a work tree."""
+    if not (path / ".git").exists() or not _in_work_tree(path):
         return []
-    except git.GitCommandError as err:
-        raise MlscaffoldError(f"{path}: git ls-files failed: {' '.join(str(err.stderr).split())}") from err
+    out = _git(path, "ls-files", "-z", "--").stdout.decode("utf-8", "surrogateescape")
     return [p for p in out.split("\0") if p]
 
 
@@ -108,26 +113,14 @@ def _parse_grep(out: bytes) -> list[GrepHit]:
     return hits
 
 
-def _repo_or_none(path: Path) -> git.Repo | None:
-    import git
-
-    try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
-
-
 def refuse_dirty(path: Path, paths: list[str]) -> None:
-    """Refuse when uncommitted changes touch any of `paths` (relative to `path`)."""
-    repo = _repo_or_none(path)
-    if repo is None:
+    """Refuse when uncommitted changes (untracked files too) touch any of `paths` (relative to `path`)."""
+    if not _in_work_tree(path):
         return
-    with repo:
-        root = Path(repo.working_tree_dir or path).resolve()
-        prefix = path.resolve().relative_to(root).as_posix()
-        wanted = {f"{prefix}/{p}" if prefix != "." else p for p in paths}
-        status = repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", ".")
-        dirty = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3} & wanted)
+    status = _git(path, "status", "--porcelain", "-z", "--untracked-files=all", "--", ".").stdout.decode()
+    prefix = _git(path, "rev-parse", "--show-prefix").stdout.decode().strip()
+    wanted = {prefix + p for p in paths}
+    dirty = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3} & wanted)
     if dirty:
         listed = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         raise UserError(
@@ -137,24 +130,16 @@ def refuse_dirty(path: Path, paths: list[str]) -> None:
 
 def commit_paths(path: Path, paths: list[str], message: str) -> str:
     """Stage and commit exactly `paths`; returns the commit id."""
-    import git
-
-    repo = _repo_or_none(path)
-    if repo is None:
+    if not _in_work_tree(path):
         raise UserError(f"{path}: --commit needs a git repository")
-    try:
-        with repo:
-            repo.git.set_persistent_git_options(c="commit.gpgsign=false")
-            existing = [p for p in paths if (path / p).exists()]
-            if existing:
-                repo.git.add("--", *[str((path / p).resolve()) for p in existing])
-            with repo.git.custom_environment(**_identity_fallback(repo)):
-                repo.git.commit(
-                    "--quiet", "--no-verify", "-m", message, "--", *[str(path / p) for p in paths]
-                )
-            return str(repo.head.commit.hexsha)
-    except git.GitCommandError as err:
-        raise MlscaffoldError(f"{path}: git commit failed: {' '.join(str(err.stderr).split())}") from err
+    existing = [p for p in paths if (path / p).exists()]
+    if existing:
+        _git(path, "add", "--", *existing)
+    _git(
+        path, "-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message, "--", *paths,
+        env=_identity(path),
+    )  # fmt: skip
+    return _git(path, "rev-parse", "HEAD").stdout.decode().strip()
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -162,3 +162,17 @@ def test_a_new_project_folder_gets_the_usual_permissions(tmp_path: Path) -> None
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "p").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_git_variables_from_a_surrounding_hook_do_not_redirect_commits(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    subprocess.run(["git", "init", "-q", str(outer)], check=True)
+    tpl = make_template_set(tmp_path / "tpl", {"a.txt": "a"}, set_manifest=SET)
+    env = {**os.environ, "GIT_DIR": str(outer / ".git"), "GIT_WORK_TREE": str(outer)}
+    done = _run(tmp_path, "new", "p", "--template", str(tpl), "--defaults", env=env)
+    assert done.returncode == 0, done.stderr
+    log = subprocess.run(["git", "log", "--oneline"], cwd=tmp_path / "p", capture_output=True, text=True)
+    assert len(log.stdout.splitlines()) == 1
+    outer_log = subprocess.run(["git", "-C", str(outer), "log"], capture_output=True, text=True)
+    assert outer_log.returncode != 0  # the outer repository got no commit
