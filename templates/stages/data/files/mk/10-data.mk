@@ -2,5 +2,8 @@
 PIPELINE += data
 .PHONY: data
 
-data: ## ingest, validate and split the data into data/processed/
-	$(PYTHON) -m $(PKG) data
+# `make data UPDATE_SCHEMA=1` accepts a deliberate change of columns or kinds (rewrites data/schema.yaml)
+UPDATE_SCHEMA ?=
+
+data: ## ingest, check against data/schema.yaml, validate and split into data/processed/
+	$(PYTHON) -m $(PKG) data $(if $(filter-out 0 no false,$(UPDATE_SCHEMA)),--update-schema)

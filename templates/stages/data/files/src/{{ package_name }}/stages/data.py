@@ -1,4 +1,5 @@
-"""The data stage: `data` = ingest -> validate (pandera) -> deduplicate -> split -> data/processed/."""
+"""The data stage: `data` = ingest -> check the data contract (data/schema.yaml) -> validate (pandera)
+-> deduplicate -> split -> data/processed/."""
 
 from __future__ import annotations
 
@@ -15,9 +16,23 @@ log = logging.getLogger(__name__)
 def run(config: Config, argv: list[str]) -> int:
     """Ingest, validate and split the data into data/processed/{train,test,serving}.parquet."""
     parser = argparse.ArgumentParser(prog="data", description=run.__doc__)
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--update-schema",
+        action="store_true",
+        help="accept the data's columns and kinds as the new contract (rewrites data/schema.yaml)",
+    )
+    args = parser.parse_args(argv)
 
     from ..artifacts import write_json
+    from ..contract import (
+        CONTRACT_FILE,
+        check_contract,
+        describe_changes,
+        flag_high_cardinality,
+        infer_contract,
+        load_contract,
+        write_contract,
+    )
     from ..errors import DataError
     from ..ingest import describe_source, load_raw
     from ..schema import validate
@@ -26,8 +41,23 @@ def run(config: Config, argv: list[str]) -> int:
     source = describe_source(config)
     frame = load_raw(config)
     log.info("read %d rows x %d columns from %s", len(frame), frame.shape[1], source)
+    contract = load_contract(config)
+    if contract is not None and not args.update_schema:
+        check_contract(config, frame, contract, source)
+        log.info("data contract %s: ok", CONTRACT_FILE)
+    flag_high_cardinality(config, frame)
     frame = validate(config, frame, where=source)
     log.info("schema: ok")
+    if contract is None or args.update_schema:
+        new = infer_contract(config, frame, source)
+        changes = describe_changes(contract, new)
+        write_contract(config, new)
+        if contract is None:
+            log.info(
+                "wrote the data contract %s: commit it; later runs check new data against it", CONTRACT_FILE
+            )
+        else:
+            log.info("updated the data contract %s: %s", CONTRACT_FILE, ", ".join(changes) or "no change")
     frame = deduplicate(config, frame)
     parts = split_frame(config, frame)
     problems = leakage_problems(config, parts)
