@@ -7,12 +7,15 @@
     GET  /docs, /openapi.json   FastAPI's interactive docs and OpenAPI schema
 
 The request model is generated at start-up from the features in artifacts/model_meta.json
-(numeric -> number, categorical -> the type of its training categories, text -> string; every
-field required, null allowed for numeric and categorical ones since the pipeline imputes them;
-extra fields forbidden), so the schema always matches the model. A request that breaks it gets a
-422 whose message names the field (`rows[0].age: Field required`); an unexpected failure inside
-the model gets a JSON 500, never an HTML page or a dropped connection. Every prediction is
-appended to logs/predictions.jsonl for monitoring.
+(numeric -> a JSON number, never `true` or "5", bounded by the range seen at training time
+widened by BOUND_MARGIN spans, from artifacts/reference/profile.json; categorical -> the type of
+its training categories; text -> a string that is not blank; every field required, null allowed
+for numeric and categorical ones since the pipeline imputes them; extra fields forbidden), so the
+schema always matches the model. A request that breaks it gets a 422 whose message names the
+field (`rows[0].age: Field required`), and so do rows the model cannot score (it raises
+ValueError, or its output is not finite). Any other failure inside the model gets a JSON 500,
+never an HTML page or a dropped connection. Every prediction is appended to
+logs/predictions.jsonl for monitoring.
 
 Rows go through `predict.predict_frame`, the same function evaluation uses, so the service cannot
 drift from what was evaluated (the deploy step checks this: reports/skew.json).
@@ -24,23 +27,52 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
-from .artifacts import load_meta, load_model
+from .artifacts import load_meta, load_model, read_json
 from .config import Config
 from .predict import predict_frame
 from .prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
+from .reference import reference_dir
 
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 1000
 MAX_TEXT_CHARS = 100_000  # per text field: bounds the work one request can cause
+# A numeric field may lie this many spans (max - min, or the magnitude when larger) outside the
+# range seen at training time: wide enough for honest outliers, narrow enough that the scaler
+# cannot overflow and the model is never asked to extrapolate by orders of magnitude.
+BOUND_MARGIN = 1000.0
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="where in the body: rows[0].age, body, ...")
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 422 and 500 answer."""
+
+    error: str = Field(description="invalid request | prediction failed | internal error")
+    message: str = Field(description="one line naming the field(s) and what is wrong")
+    details: list[ErrorDetail] | None = None
+
+
+class InputRejected(ValueError):
+    """Rows that pass the schema but that the model cannot score: answered with a 422."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 class Prediction(BaseModel):
@@ -78,33 +110,63 @@ def _category_type(categories: list[Any]) -> Any:
     return str
 
 
-def build_request_models(meta: dict[str, Any]) -> tuple[type[BaseModel], type[BaseModel]]:
-    """(Row, Batch) pydantic models for the model's features.
+def numeric_bounds(profile: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
+    """{feature: (low, high)} accepted by the service, from the reference profile's min and max.
+
+    The span is max - min, or the largest magnitude (at least 1) when that is wider, so a feature
+    seen only as 0/1 or as a constant still accepts ordinary values.
+    """
+    bounds: dict[str, tuple[float, float]] = {}
+    for name, entry in ((profile or {}).get("features") or {}).items():
+        if not isinstance(entry, dict) or entry.get("kind") != "numeric":
+            continue
+        low, high = entry.get("min"), entry.get("max")
+        if not isinstance(low, int | float) or not isinstance(high, int | float):
+            continue
+        span = max(float(high) - float(low), abs(float(low)), abs(float(high)), 1.0)
+        bounds[str(name)] = (float(low) - BOUND_MARGIN * span, float(high) + BOUND_MARGIN * span)
+    return bounds
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise PydanticCustomError("blank_text", "text is empty or only whitespace")
+    return text
+
+
+def build_request_models(
+    meta: dict[str, Any], bounds: dict[str, tuple[float, float]] | None = None
+) -> tuple[type[BaseModel], type[BaseModel]]:
+    """(Row, Batch) pydantic models for the model's features; `bounds` limits numeric ones.
 
     Python field names are generated (`f0`, `f1`, ...) and the feature name is the alias, so any
     column name works ("class", "model_config", "od280/od315") and the schema shows the real name.
     """
+    bounds = bounds or {}
     fields: dict[str, Any] = {}
     for index, feature in enumerate(meta["features"]):
-        kind = feature["kind"]
+        kind, name = feature["kind"], feature["name"]
+        description = f"{kind} feature"
         if kind == "numeric":
-            annotation: Any = float
-            extra: dict[str, Any] = {"allow_inf_nan": False}
+            low, high = bounds.get(name, (None, None))
+            annotation: Any = Annotated[
+                float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)
+            ]
+            if low is not None:
+                description += f"; accepted range {low:.6g} to {high:.6g}"
         elif kind == "text":
-            annotation, extra = str, {"max_length": MAX_TEXT_CHARS}
+            annotation = Annotated[
+                str, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)
+            ]
         else:
-            annotation, extra = _category_type(feature.get("categories") or []), {}
+            annotation = _category_type(feature.get("categories") or [])
         if kind != "text":  # the pipeline imputes missing numbers and categories: null is allowed
             annotation = annotation | None
-        description = f"{kind} feature"
         if feature.get("categories"):
             description += (
                 f"; training categories: {', '.join(map(str, feature['categories'][:20]))}"
             )
-        fields[f"f{index}"] = (
-            annotation,
-            Field(..., alias=feature["name"], description=description, **extra),
-        )
+        fields[f"f{index}"] = (annotation, Field(..., alias=name, description=description))
     row = create_model(  # type: ignore[call-overload]
         "Row", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields
     )
@@ -125,15 +187,21 @@ class Predictor:
     row_model: type[BaseModel]
     batch_model: type[BaseModel]
     log: PredictionLog | None
+    bounds: dict[str, tuple[float, float]] | None = None
 
     @classmethod
     def load(
         cls, cfg: Config, log_path: Path | None = None, logging_on: bool = True
     ) -> "Predictor":
         meta = load_meta(cfg)
-        row_model, batch_model = build_request_models(meta)
+        profile_path = reference_dir(cfg) / "profile.json"
+        profile = read_json(profile_path) if profile_path.is_file() else None
+        bounds = numeric_bounds(profile)
+        if profile is None:
+            log.warning("%s not found: numeric inputs are not range-checked", profile_path)
+        row_model, batch_model = build_request_models(meta, bounds)
         sink = PredictionLog(log_path or cfg.logs_dir / LOG_NAME) if logging_on else None
-        return cls(load_model(cfg), meta, row_model, batch_model, sink)
+        return cls(load_model(cfg), meta, row_model, batch_model, sink, bounds)
 
     @property
     def model_version(self) -> str:
@@ -152,12 +220,37 @@ class Predictor:
                 frame[feature["name"]] = frame[feature["name"]].astype(float)
         return frame
 
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """predict_frame, with InputRejected naming the row when the model cannot score a row."""
+        try:
+            scored = predict_frame(self.model, self.meta, frame)
+        except ValueError as exc:
+            raise InputRejected(
+                self._failing_row(frame), f"the model cannot score it: {exc}"
+            ) from exc
+        numbers = scored.select_dtypes(include="number").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(numbers).all(axis=1)) if numbers.size else []
+        if len(bad):
+            raise InputRejected(
+                f"rows[{bad[0]}]", "the model's output is not finite; check its numeric values"
+            )
+        return scored
+
+    def _failing_row(self, frame: pd.DataFrame) -> str:
+        """rows[i] for the first row the model fails on alone ("rows" when none fails alone)."""
+        for position in range(len(frame)):
+            try:
+                predict_frame(self.model, self.meta, frame.iloc[[position]])
+            except ValueError:
+                return f"rows[{position}]"
+        return "rows"
+
     def predict(self, rows: list[BaseModel], source: str = "api") -> PredictResponse:
         """Score validated rows, log them, and build the response."""
         started = time.perf_counter()
         request_id = new_request_id()
         frame = self.frame(rows)
-        outputs = output_records(predict_frame(self.model, self.meta, frame))
+        outputs = output_records(self.score(frame))
         latency_ms = (time.perf_counter() - started) * 1000
         if self.log is not None:
             self.log.write(
@@ -230,11 +323,32 @@ def create_app(
     app.add_exception_handler(Exception, _internal_error_response)
     batch_model = predictor.batch_model
 
-    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
+    @app.post(
+        "/predict",
+        response_model=PredictResponse,
+        response_model_exclude_none=True,
+        responses={
+            422: {
+                "model": ErrorResponse,
+                "description": "a field breaks the schema, or the "
+                "model cannot score a row; the message names it",
+            },
+            500: {"model": ErrorResponse, "description": "the model failed"},
+        },
+    )
     def predict(request: batch_model) -> PredictResponse | JSONResponse:  # type: ignore[valid-type]
         """Predict for one or more rows of raw features."""
         try:
             return predictor.predict(list(request.rows))  # type: ignore[attr-defined]
+        except InputRejected as exc:  # valid-looking values the model cannot score: the caller's
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": "invalid request",
+                    "message": str(exc),
+                    "details": [{"field": exc.field, "message": exc.message}],
+                },
+            )
         except Exception as exc:  # a model failure is the server's fault: a clean JSON 500
             log.exception("prediction failed")
             return JSONResponse(
@@ -255,7 +369,11 @@ def create_app(
     @app.get("/metadata")
     def metadata() -> dict[str, Any]:
         """The model's metadata (artifacts/model_meta.json) and the request limits."""
-        return {**predictor.meta, "max_rows_per_request": MAX_ROWS}
+        return {
+            **predictor.meta,
+            "max_rows_per_request": MAX_ROWS,
+            "numeric_bounds": {k: list(v) for k, v in (predictor.bounds or {}).items()},
+        }
 
     app.state.predictor = predictor
     return app
