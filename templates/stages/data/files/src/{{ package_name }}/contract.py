@@ -34,8 +34,12 @@ VERSION = 1
 KINDS = ("numeric", "categorical", "text", "datetime")
 HIGH_CARDINALITY_MIN = 50  # distinct values, and ...
 HIGH_CARDINALITY_SHARE = 0.5  # ... share of the non-missing rows that are distinct
-_REPAIR = "restore it from git, or rewrite it from the current data with `make data UPDATE_SCHEMA=1`"
-UPDATE_HINT = "if the change is intended, run `make data UPDATE_SCHEMA=1` (or `data --update-schema`)"
+_REPAIR = (
+    "restore it from git, or rewrite it from the current data with `make data UPDATE_SCHEMA=1`"
+)
+UPDATE_HINT = (
+    "if the change is intended, run `make data UPDATE_SCHEMA=1` (or `data --update-schema`)"
+)
 log = logging.getLogger(__name__)
 
 
@@ -171,7 +175,9 @@ def _non_numeric_examples(series: pd.Series) -> str:
     return ", ".join(repr(v) for v in examples) or "none"
 
 
-def check_contract(config: Config, frame: pd.DataFrame, contract: dict[str, Any], source: str) -> None:
+def check_contract(
+    config: Config, frame: pd.DataFrame, contract: dict[str, Any], source: str
+) -> None:
     """Raise DataError naming every column that breaks the contract."""
     problems = contract_problems(config, frame, contract)
     if not problems:

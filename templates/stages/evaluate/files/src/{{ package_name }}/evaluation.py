@@ -34,11 +34,13 @@ class Check:
     detail: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        # "verdict" is the name SPEC.md gives it; "status" stays for readers written against it.
         return {
             "id": self.id,
             "name": self.name,
             "value": self.value,
             "threshold": self.threshold,
+            "verdict": self.status,
             "status": self.status,
             "blocking": self.blocking,
             "detail": self.detail,

@@ -54,10 +54,13 @@ def run(config: Config, argv: list[str]) -> int:
         write_contract(config, new)
         if contract is None:
             log.info(
-                "wrote the data contract %s: commit it; later runs check new data against it", CONTRACT_FILE
+                "wrote the data contract %s: commit it; later runs check new data against it",
+                CONTRACT_FILE,
             )
         else:
-            log.info("updated the data contract %s: %s", CONTRACT_FILE, ", ".join(changes) or "no change")
+            log.info(
+                "updated the data contract %s: %s", CONTRACT_FILE, ", ".join(changes) or "no change"
+            )
     frame = deduplicate(config, frame)
     parts = split_frame(config, frame)
     problems = leakage_problems(config, parts)
