@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .config import Config
-from .errors import MissingInputError
+from .errors import CorruptInputError, MissingInputError
 
 SPLITS = ("train", "test", "serving")
 
@@ -30,7 +30,7 @@ def load_split(config: Config, name: str) -> pd.DataFrame:
     path = split_path(config, name)
     if not path.is_file():
         raise MissingInputError(f"{path}: not found; run `make data` first")
-    return pd.read_parquet(path)
+    return read_parquet(path, hint="run `make data` again")
 
 
 def model_path(config: Config) -> Path:
@@ -51,7 +51,10 @@ def load_estimator(path: Path) -> Any:
 
     if not path.is_file():
         raise MissingInputError(f"{path}: not found; run `make train` first")
-    return joblib.load(path)
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # a truncated or foreign pickle raises almost anything
+        raise CorruptInputError(_unreadable(path, exc, "run `make train` again")) from exc
 
 
 def load_model(config: Config) -> Any:
@@ -65,10 +68,31 @@ def load_meta(config: Config) -> dict[str, Any]:
 def read_json(path: Path, hint: str = "") -> dict[str, Any]:
     if not path.is_file():
         raise MissingInputError(f"{path}: not found" + (f"; {hint}" if hint else ""))
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CorruptInputError(_unreadable(path, exc, hint)) from exc
     if not isinstance(data, dict):
-        raise MissingInputError(f"{path}: expected a JSON object")
+        raise CorruptInputError(
+            f"{path}: expected a JSON object, found {type(data).__name__}"
+            + (f"; {hint}" if hint else "")
+        )
     return data
+
+
+def read_parquet(path: Path, hint: str = "") -> pd.DataFrame:
+    """A Parquet file an earlier stage wrote; CorruptInputError naming it when it cannot be read."""
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own error types for a damaged file
+        raise CorruptInputError(_unreadable(path, exc, hint)) from exc
+
+
+def _unreadable(path: Path, exc: BaseException, hint: str) -> str:
+    """One line: the file, why it cannot be read, and what to do."""
+    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    suffix = f"; {hint}" if hint else ""
+    return f"{path}: cannot be read ({type(exc).__name__}: {reason}){suffix}"
 
 
 def write_json(path: Path, data: Any) -> Path:

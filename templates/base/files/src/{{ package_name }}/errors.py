@@ -25,3 +25,8 @@ class MissingInputError(PipelineError):
     """A file an earlier stage should have written is not there (exit 2)."""
 
     exit_code = 2
+
+
+class CorruptInputError(MissingInputError):
+    """A file an earlier stage wrote is there but cannot be read (exit 2): truncated, not the
+    expected format, or written by an incompatible library version."""

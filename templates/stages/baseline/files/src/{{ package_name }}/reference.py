@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .artifacts import read_json, write_json
+from .artifacts import read_json, read_parquet, write_json
 from .config import Config
-from .errors import MissingInputError
+from .errors import CorruptInputError, MissingInputError
 
 PROFILE_VERSION = 1
 MAX_ROWS = 50_000
@@ -125,7 +125,8 @@ def write_reference(cfg: Config, frame: pd.DataFrame, meta: dict[str, Any]) -> N
 def load_reference(cfg: Config) -> Reference:
     """The reference written at training time; MissingInputError when it is not there."""
     folder = reference_dir(cfg)
-    profile = read_json(folder / "profile.json", hint="run `make train` first")
+    hint = "rebuild it with `make train`"
+    profile = read_json(folder / "profile.json", hint=hint)
     if profile.get("profile_version") != PROFILE_VERSION:
         raise MissingInputError(
             f"{folder / 'profile.json'}: profile_version {profile.get('profile_version')!r} is not "
@@ -134,7 +135,18 @@ def load_reference(cfg: Config) -> Reference:
     parquet = folder / "reference.parquet"
     if not parquet.is_file():
         raise MissingInputError(f"{parquet}: not found; run `make train` first")
-    return Reference(profile=profile, frame=pd.read_parquet(parquet))
+    frame = read_parquet(parquet, hint=hint)
+    problems = _profile_problems(profile)
+    if problems:
+        raise CorruptInputError(f"{folder / 'profile.json'}: {problems}; {hint}")
+    return Reference(profile=profile, frame=frame)
+
+
+def _profile_problems(profile: dict[str, Any]) -> str:
+    """What a readable profile.json lacks for monitoring ("" when nothing)."""
+    needed = {"task_type": str, "features": dict, "predictions": dict, "label": dict}
+    wrong = [key for key, kind in needed.items() if not isinstance(profile.get(key), kind)]
+    return f"missing or malformed key(s) {', '.join(wrong)}" if wrong else ""
 
 
 def prediction_columns(meta: dict[str, Any]) -> list[str]:

@@ -11,7 +11,8 @@ would fire on sampling noise alone in a small window, the threshold is raised to
 explain (split over the features checked), and the check says so ("[sample-size aware]"):
 
 - data quality: columns (missing -> alert), types, missing share (warn > ref x 1.1 +
-  missing_warn_abs, alert > ref + missing_alert_abs), values outside the reference p0.1-p99.9
+  missing_warn_abs, alert > ref + missing_alert_abs, each only when the reference's own missing
+  rate cannot explain the count), values outside the reference p0.1-p99.9
   range and categories never seen (warn > 1%, alert > 5% above what a calm window shows),
   duplicate log rows, NaN/inf or out-of-range predictions (alert);
 - drift per feature: PSI on the reference's fixed decile bins (warn psi_warn, alert psi_alert,
@@ -176,6 +177,8 @@ def select_window(window: pd.DataFrame, since: str | None, last: int | None) -> 
         stamps = pd.to_datetime(window["timestamp"], errors="coerce", utc=True)
         window = window[stamps >= _since_time(since)]
     if last is not None:
+        if last < 1:
+            raise WindowError(f"--last {last}: expected a positive number of rows")
         window = window.tail(last)
     return window.reset_index(drop=True)
 
@@ -495,7 +498,7 @@ def data_quality_checks(ctx: Context) -> list[Check]:
         if name not in window.columns:
             continue
         column = window[name]
-        checks.append(_missing_check(name, column, entry, mon, n))
+        checks.append(_missing_check(name, column, entry, mon, ctx.tests))
         if entry["kind"] == "numeric":
             checks += _numeric_quality(name, column, entry, ctx)
         elif entry["kind"] == "categorical":
@@ -518,12 +521,26 @@ def data_quality_checks(ctx: Context) -> list[Check]:
     return checks
 
 
-def _missing_check(name: str, column: pd.Series, entry: dict[str, Any], mon: Any, n: int) -> Check:
-    share = float(column.isna().mean())
+def _missing_check(
+    name: str, column: pd.Series, entry: dict[str, Any], mon: Any, tests: int
+) -> Check:
+    """Missing share vs the reference's: warn above ref x 1.1 + missing_warn_abs, alert above
+    ref + missing_alert_abs, each only when the reference's missing rate (itself estimated from
+    its n rows) cannot explain the count: p below 0.05 (warn) or 0.01 (alert) split over the
+    features checked, as for out-of-range values."""
+    n = len(column)
+    count = int(column.isna().sum())
+    share = count / n if n else 0.0
     ref = float(entry.get("missing_share") or 0.0)
+    n_ref = int(entry.get("n") or 0)
     warn_at = ref * 1.1 + mon.missing_warn_abs
     alert_at = max(ref + mon.missing_alert_abs, warn_at)
-    status = "alert" if share > alert_at else ("warn" if share > warn_at else "ok")
+    p_value = outside_range_excess(count, n, n_ref, round(ref * n_ref))
+    status = "ok"
+    if share > alert_at and p_value < 0.01 / tests:
+        status = "alert"
+    elif share > warn_at and p_value < 0.05 / tests:
+        status = "warn"
     return Check(
         "missing_share",
         "data_quality",
@@ -533,7 +550,8 @@ def _missing_check(name: str, column: pd.Series, entry: dict[str, Any], mon: Any
         alert_at,
         status,
         n,
-        f"reference {ref:.3f}; warn above {warn_at:.3f}",
+        f"{count} of {n} (p = {p_value:.2g}); reference {ref:.3f} of {n_ref}; warn above "
+        f"{warn_at:.3f} [sample-size aware]",
     )
 
 

@@ -153,7 +153,10 @@ def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Scored:
     frame = read_table(path)
     check_columns(meta, frame, str(path))
     started = time.perf_counter()
-    outputs = predict_frame(model, meta, frame)
+    try:
+        outputs = predict_frame(model, meta, frame)
+    except ValueError as err:  # e.g. a value so large the scaler overflows: the file's fault
+        raise DataError(f"{path}: the model cannot score these rows ({err})") from err
     elapsed_ms = (time.perf_counter() - started) * 1000
     # ids, the raw inputs, the label when known, and the outputs: a complete record that
     # `monitor --input` can judge on its own

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--since", help="only rows logged since an ISO time or a duration back (24h, 7d)"
     )
-    parser.add_argument("--last", type=int, help="only the last N rows of the window")
+    parser.add_argument(
+        "--last", type=_positive_int, metavar="N", help="only the last N rows of the window"
+    )
     parser.add_argument(
         "--score", action="store_true", help="score the window's raw inputs with the saved model"
     )
@@ -74,6 +77,16 @@ def _parser() -> argparse.ArgumentParser:
         help="judge a shifted copy of the window (demo of an alert)",
     )
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number of rows, got {text!r}")
+    return value
 
 
 def monitor(cfg: Config, argv: list[str]) -> int:
@@ -127,8 +140,8 @@ COMMANDS = {"monitor": monitor, "monitor-demo": monitor_demo}
 
 def judge(cfg: Config, spec: WindowSpec) -> str:
     """Run the checks on one window, write its reports, and return its status."""
-    from ..errors import MissingInputError
-    from ..monitor_report import write_error, write_markdown, write_plot, write_result
+    from ..errors import PipelineError
+    from ..monitor_report import write_markdown, write_plot, write_result
     from ..monitoring import WindowError, run_checks
 
     folder = cfg.reports_dir / "monitoring"
@@ -140,10 +153,12 @@ def judge(cfg: Config, spec: WindowSpec) -> str:
         result = run_checks(
             cfg, reference, window, meta, name=spec.name, source=source, model=model
         )
-    except (WindowError, MissingInputError) as err:
-        write_error(folder, spec.name, str(err), source)
-        log.error("monitoring could not compute: %s", err)
-        return "error"
+    except (WindowError, PipelineError) as err:
+        return _could_not_compute(folder, spec.name, str(err), source)
+    except Exception as err:  # a failure is never an alert: status error, exit 2
+        log.debug("monitoring failed", exc_info=err)
+        message = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+        return _could_not_compute(folder, spec.name, message, source)
     write_result(result, folder, spec.name)
     plot = write_plot(
         result, reference, window, folder, spec.name, cfg.monitor.psi_warn, cfg.monitor.psi_alert
@@ -163,6 +178,15 @@ def judge(cfg: Config, spec: WindowSpec) -> str:
     return result.status
 
 
+def _could_not_compute(folder: Path, name: str, message: str, source: str) -> str:
+    """Write the status-error report and say why on stderr, as one `error:` line."""
+    from ..monitor_report import write_error
+
+    write_error(folder, name, message, source)
+    print(f"error: monitoring could not compute: {message}", file=sys.stderr)
+    return "error"
+
+
 def _load_model_if_present(cfg: Config) -> Any:
     """The saved model (skew check, --score, the demo), or None when there is none."""
     from ..artifacts import load_model, model_path
@@ -176,7 +200,7 @@ def _load_reference(cfg: Config) -> tuple[Any, dict[str, Any]]:
 
     reference = load_reference(cfg)
     path = meta_path(cfg)
-    meta = read_json(path) if path.is_file() else {}
+    meta = read_json(path, hint="run `make train` again") if path.is_file() else {}
     meta.setdefault("task_type", reference.profile["task_type"])
     meta.setdefault("classes", reference.profile.get("classes"))
     meta.setdefault("positive_class", reference.profile.get("positive_class"))
@@ -197,6 +221,11 @@ def _load_window(
         if bad:
             log.warning("skipped %d unreadable lines in the prediction log", bad)
     window = select_window(window, spec.since, spec.last)
+    if not (spec.score or spec.shift or window.empty or "prediction" in window.columns):
+        raise WindowError(
+            f"{spec.input or 'the window'}: no prediction column; pass --score to score its raw "
+            "inputs with the saved model"
+        )
     note = ""
     if spec.score or spec.shift:
         if model is None:
