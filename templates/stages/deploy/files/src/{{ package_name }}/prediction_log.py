@@ -44,15 +44,22 @@ def plain(value: Any) -> Any:
 
 
 def output_records(outputs: pd.DataFrame) -> list[dict[str, Any]]:
-    """Prediction columns (prediction, score, proba_<class>) to one response/log record per row."""
+    """Prediction columns (prediction, score, proba_<class>) to one response/log record per row.
+
+    Read column by column: a row of a frame mixing integer classes and float probabilities
+    would be upcast to floats, and class 1 would come out as 1.0.
+    """
     proba_cols = [c for c in outputs.columns if str(c).startswith("proba_")]
+    predictions = outputs["prediction"].tolist()
+    scores = outputs["score"].tolist() if "score" in outputs.columns else None
+    probas = {str(c)[len("proba_") :]: outputs[c].tolist() for c in proba_cols}
     records = []
-    for _, row in outputs.iterrows():
-        record: dict[str, Any] = {"prediction": plain(row["prediction"])}
-        if "score" in outputs.columns:
-            record["score"] = plain(row["score"])
-        if proba_cols:
-            record["probas"] = {str(c)[len("proba_") :]: plain(row[c]) for c in proba_cols}
+    for index, prediction in enumerate(predictions):
+        record: dict[str, Any] = {"prediction": plain(prediction)}
+        if scores is not None:
+            record["score"] = plain(scores[index])
+        if probas:
+            record["probas"] = {label: plain(values[index]) for label, values in probas.items()}
         records.append(record)
     return records
 
