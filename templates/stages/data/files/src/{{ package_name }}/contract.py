@@ -34,6 +34,7 @@ VERSION = 1
 KINDS = ("numeric", "categorical", "text", "datetime")
 HIGH_CARDINALITY_MIN = 50  # distinct values, and ...
 HIGH_CARDINALITY_SHARE = 0.5  # ... share of the non-missing rows that are distinct
+MAX_SHOWN = 6  # problems named in one error message
 _REPAIR = (
     "restore it from git, or rewrite it from the current data with `make data UPDATE_SCHEMA=1`"
 )
@@ -184,10 +185,11 @@ def check_contract(
         return
     learnt = contract.get("learnt_from")
     origin = f" (learnt from {learnt})" if learnt and learnt != source else ""
+    more = f"; and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
     raise DataError(
         f"{source} breaks the data contract {CONTRACT_FILE}{origin}: "
-        + "; ".join(problems)
-        + f". {UPDATE_HINT}"
+        + "; ".join(problems[:MAX_SHOWN])
+        + f"{more}. {UPDATE_HINT}"
     )
 
 
