@@ -1,7 +1,7 @@
 """The data contract: data/schema.yaml, the columns of the input data and the kind of each.
 
 The pandera schema (schema.py) checks values, but it is learnt from whatever file it is given, so on
-its own a dropped column, a numeric column exported as "$50,123" strings, or a new column would pass.
+its own a dropped column, numbers exported as "$50,123" strings, or a new column would pass.
 The contract pins the shape of the data instead:
 
 - the first `data` run writes data/schema.yaml from the validated data (commit it: it is tracked);
@@ -39,8 +39,10 @@ _REPAIR = (
     "restore it from git, or rewrite it from the current data with `make data UPDATE_SCHEMA=1`"
 )
 UPDATE_HINT = (
-    "if the change is intended, run `make data UPDATE_SCHEMA=1` (or `data --update-schema`)"
+    "If the change is intended, run `make data UPDATE_SCHEMA=1` "
+    f"(or `python -m {__package__} data --update-schema`) and commit {CONTRACT_FILE}"
 )
+HOLDS = {"numeric": "numbers", "categorical": "text", "text": "text", "datetime": "dates"}
 log = logging.getLogger(__name__)
 
 
@@ -159,13 +161,10 @@ def contract_problems(config: Config, frame: pd.DataFrame, contract: dict[str, A
         was, now = expected[name], column_kind(config, frame[name])
         if was is None or now is None or was == now:
             continue
+        problem = f"column '{name}' was {was} and now holds {HOLDS[now]}"
         if was == "numeric":
-            problems.append(
-                f"column '{name}' was numeric and now holds {now} values "
-                f"(e.g. {_non_numeric_examples(frame[name])})"
-            )
-        else:
-            problems.append(f"column '{name}' was {was} and now holds {now} values")
+            problem += f" (e.g. {_non_numeric_examples(frame[name])})"
+        problems.append(problem)
     return problems
 
 
