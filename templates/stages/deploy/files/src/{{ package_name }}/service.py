@@ -292,7 +292,10 @@ def _validation_response(_: Request, exc: Exception) -> JSONResponse:
             )
         else:
             field = _field_name(tuple(error.get("loc", ())))
-            details.append({"field": field, "message": error.get("msg", "")})
+            message = error.get("msg", "")
+            if error.get("type") in ("less_than_equal", "greater_than_equal"):
+                message += " (far outside the values the model was trained on)"
+            details.append({"field": field, "message": message})
     message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
     return JSONResponse(
         status_code=422,
