@@ -41,7 +41,12 @@ def run(config: Config, argv: list[str]) -> int:
     source = describe_source(config)
     frame = load_raw(config)
     log.info("read %d rows x %d columns from %s", len(frame), frame.shape[1], source)
-    contract = load_contract(config)
+    try:
+        contract = load_contract(config)
+    except DataError:
+        if not args.update_schema:
+            raise
+        contract = None  # unreadable: --update-schema replaces it
     if contract is not None and not args.update_schema:
         check_contract(config, frame, contract, source)
         log.info("data contract %s: ok", CONTRACT_FILE)
