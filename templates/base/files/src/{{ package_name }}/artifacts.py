@@ -16,9 +16,24 @@ from typing import Any
 import pandas as pd
 
 from .config import Config
-from .errors import CorruptInputError, MissingInputError
+from .errors import CorruptInputError, DataError, MissingInputError
 
 SPLITS = ("train", "test", "serving")
+
+
+def read_table(path: Path, error: type[Exception] = DataError) -> pd.DataFrame:
+    """A CSV or Parquet file as a DataFrame; `error` for a missing or unreadable file."""
+    if not path.is_file():
+        raise error(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise error(f"{path}: cannot read: {err}") from err
+    raise error(f"{path}: expected a .csv or .parquet file")
 
 
 def split_path(config: Config, name: str) -> Path:

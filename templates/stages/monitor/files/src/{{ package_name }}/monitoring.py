@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .artifacts import read_table
 from .config import Config
 from .reference import (
     HIGHER_IS_BETTER,
@@ -200,17 +201,7 @@ def _since_time(since: str) -> pd.Timestamp:
 
 def read_window_file(path: Path) -> pd.DataFrame:
     """A CSV or Parquet batch with the same columns as the flattened log."""
-    if not path.is_file():
-        raise WindowError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
-    except (OSError, ValueError) as err:
-        raise WindowError(f"{path}: cannot read: {err}") from err
-    raise WindowError(f"{path}: expected a .csv or .parquet file")
+    return read_table(path, WindowError)
 
 
 def label_column(window: pd.DataFrame, target: str) -> str | None:

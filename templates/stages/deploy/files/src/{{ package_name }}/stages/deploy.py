@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifacts import read_table
 from ..config import ENV_VAR, Config
 from ..errors import DataError
 
@@ -101,23 +102,6 @@ def deploy(cfg: Config, argv: list[str]) -> int:
 
 
 COMMANDS = {"serve": serve, "batch": batch, "deploy": deploy}
-
-
-def read_table(path: Path) -> Any:
-    """A CSV or Parquet file as a DataFrame; DataError for a missing or unreadable file."""
-    import pandas as pd
-
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
-    except (OSError, ValueError) as err:
-        raise DataError(f"{path}: cannot read: {err}") from err
-    raise DataError(f"{path}: expected a .csv or .parquet file")
 
 
 def check_columns(meta: dict[str, Any], frame: Any, where: str) -> None:
