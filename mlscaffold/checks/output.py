@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Literal
 
@@ -49,16 +50,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _finding_json(f: Finding) -> dict[str, Any]:
-    return {
-        "rule_id": f.rule_id,
-        "severity": f.severity,
-        "message": f.message,
-        "file": f.file,
-        "line": f.line,
-    }
-
-
 def _json(report: CheckReport) -> dict[str, Any]:
     return {
         "path": str(report.path),
@@ -68,7 +59,7 @@ def _json(report: CheckReport) -> dict[str, Any]:
         "git_tracked": report.git_tracked,
         "ok": not report.failed,
         "summary": {"errors": len(report.errors), "warnings": len(report.warnings)},
-        "findings": [_finding_json(f) for f in report.findings],
+        "findings": [dataclasses.asdict(f) for f in report.findings],
     }
 
 
