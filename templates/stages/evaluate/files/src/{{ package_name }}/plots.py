@@ -29,7 +29,18 @@ def write_figures(result: Evaluation, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     task = result.config.task.type
     if task == "regression":
-        paths = [_predicted_vs_actual(result, folder), _residuals(result, folder)]
+        paths = [
+            _prediction_error(
+                result,
+                folder,
+                "actual_vs_predicted",
+                "Predicted vs actual",
+                "predicted_vs_actual.png",
+            ),
+            _prediction_error(
+                result, folder, "residual_vs_predicted", "Residuals vs predicted", "residuals.png"
+            ),
+        ]
     elif task == "binary_classification":
         paths = [
             _roc_binary(result, folder),
@@ -155,28 +166,17 @@ def _confusion(result: Evaluation, folder: Path) -> Path:
     return _save(fig, folder / "confusion_matrix.png")
 
 
-def _predicted_vs_actual(result: Evaluation, folder: Path) -> Path:
+def _prediction_error(result: Evaluation, folder: Path, kind: str, title: str, name: str) -> Path:
+    """scikit-learn's PredictionErrorDisplay of the model on the test split (`kind` as it names them)."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
     PredictionErrorDisplay.from_predictions(
         result.y.astype(float),
         result.outputs["model"]["prediction"].to_numpy(dtype=float),
-        kind="actual_vs_predicted",
+        kind=kind,
         ax=ax,
     )
-    ax.set_title("Predicted vs actual on the test split")
-    return _save(fig, folder / "predicted_vs_actual.png")
-
-
-def _residuals(result: Evaluation, folder: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    PredictionErrorDisplay.from_predictions(
-        result.y.astype(float),
-        result.outputs["model"]["prediction"].to_numpy(dtype=float),
-        kind="residual_vs_predicted",
-        ax=ax,
-    )
-    ax.set_title("Residuals vs predicted on the test split")
-    return _save(fig, folder / "residuals.png")
+    ax.set_title(f"{title} on the test split")
+    return _save(fig, folder / name)
 
 
 def _slices(result: Evaluation, folder: Path) -> Path:
