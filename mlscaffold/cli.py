@@ -112,7 +112,7 @@ def _sources(answers: Path | None, set_values: list[str] | None, defaults: bool)
         answers_file=answers,
         set_values=tuple(set_values or ()),
         defaults=defaults,
-        interactive=sys.stdin.isatty() and sys.stdout.isatty(),
+        interactive=not defaults and sys.stdin.isatty() and sys.stdout.isatty(),
     )
 
 
@@ -139,7 +139,7 @@ def new(
         result = new_project(
             dest=dest, template=template, sources=sources, dry_run=dry_run, trust=trust, git=not no_git
         )
-        if not (sources.interactive and not defaults):  # the interview already showed the advice
+        if not sources.interactive:  # else the interview already showed the advice
             for warning in result.warnings:
                 ui.warn(warning)
         if result.dry_run:
@@ -174,7 +174,7 @@ def add(
 
         sources = _sources(answers, set_values, defaults)
         confirm: Callable[[str], bool] | None = None
-        if sources.interactive and not defaults:
+        if sources.interactive:
             from .prompting import confirm as ask_yes_no
 
             confirm = ask_yes_no
