@@ -78,7 +78,7 @@ def time_cli(root: Path) -> float | None:
 def time_api(root: Path) -> float:
     start = time.perf_counter()
     code = (
-        "import sys; from pathlib import Path; from mlscaffold.checks import check_repo, format_report;"
+        "import sys; from pathlib import Path; from mlscaffold.conventions import check_repo, format_report;"
         "r = check_repo(Path(sys.argv[1])); sys.stdout.write(format_report(r, 'text'))"
     )
     subprocess.run([sys.executable, "-c", code, str(root)], check=True, capture_output=True)

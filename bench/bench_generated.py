@@ -104,7 +104,7 @@ class Measurement:
 
 def render(task: str, dest: Path) -> str:
     """Render a --defaults project for `task` into `dest`; return its package name."""
-    from mlscaffold.api import AnswerSources, new_project
+    from mlscaffold import AnswerSources, new_project
 
     sources = AnswerSources(set_values=(f"task_type={task}",), defaults=True)
     new_project(dest=dest, sources=sources, git=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -11,12 +12,21 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from . import ui
-from ._version import __version__
-from .errors import FindingsError, Interrupted, MlscaffoldError
+from mlscaffold import ui
+from mlscaffold._version import __version__
+from mlscaffold.errors import (
+    SHOWN_PATHS,
+    ConflictError,
+    FindingsError,
+    Interrupted,
+    MlscaffoldError,
+    UserError,
+    name_paths,
+)
 
 if TYPE_CHECKING:
-    from .api import AnswerSources
+    from mlscaffold.verbs.add import AddResult
+    from mlscaffold.wizard.sources import AnswerSources
 
 T = TypeVar("T")
 
@@ -61,6 +71,10 @@ Defaults = Annotated[bool, typer.Option("--defaults", help="Never prompt; use de
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
 Trust = Annotated[bool, typer.Option("--trust", help="Allow the template's own code (hooks) to run.")]
 RepoPath = Annotated[Path, typer.Argument(help="The repo (default: the current folder).")]
+Worktree = Annotated[
+    bool,
+    typer.Option("--worktree", help="Judge the files on disk, not only what git tracks (the default)."),
+]
 
 
 def _version(value: bool) -> None:
@@ -84,12 +98,20 @@ def _fail(err: BaseException, debug: bool) -> NoReturn:
 
         traceback.print_exception(err)
     if isinstance(err, MlscaffoldError):
+        paths: tuple[str, ...] = getattr(err, "paths", ())
+        if len(paths) > SHOWN_PATHS:  # the error line names the first few; every one is listed above it
+            ui.listing(paths)
         if not isinstance(err, FindingsError):
             ui.error(str(err))
         raise typer.Exit(err.exit_code)
     if isinstance(err, KeyboardInterrupt):
         ui.error("interrupted; nothing was written")
         raise typer.Exit(130)
+    if isinstance(err, BrokenPipeError):  # the reader left (`| head`): whatever ran has finished
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        raise typer.Exit(141)  # 128 + SIGPIPE, as a shell reports it
     if isinstance(err, OSError):
         where = f"{err.filename}: " if err.filename else ""
         ui.error(f"{where}{err.strerror or err}; nothing was changed")
@@ -106,13 +128,15 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
 
 
 def _sources(answers: Path | None, set_values: list[str] | None, defaults: bool) -> AnswerSources:
-    from .api import AnswerSources
+    from mlscaffold.wizard.sources import AnswerSources
 
+    asker = None
+    if not defaults and sys.stdin.isatty() and sys.stdout.isatty():
+        from mlscaffold.wizard.prompting import QuestionaryAsker
+
+        asker = QuestionaryAsker()
     return AnswerSources(
-        answers_file=answers,
-        set_values=tuple(set_values or ()),
-        defaults=defaults,
-        interactive=not defaults and sys.stdin.isatty() and sys.stdout.isatty(),
+        answers_file=answers, set_values=tuple(set_values or ()), defaults=defaults, asker=asker
     )
 
 
@@ -128,16 +152,30 @@ def new(
     dry_run: DryRun = False,
     trust: Trust = False,
     no_git: Annotated[bool, typer.Option("--no-git", help="Do not git init and commit.")] = False,
+    probe: Annotated[
+        bool | None,
+        typer.Option(
+            "--probe/--no-probe",
+            help="Probe the data at hand (the shipped sample or the file you named) for feasibility: "
+            "on by default, off with --dry-run unless --probe.",
+        ),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Wizard from a product goal to a problem formulation, then generate the project."""
 
     def action() -> None:
-        from .api import new_project
+        from mlscaffold.verbs.new import new_project
 
         sources = _sources(answers, set_values, defaults)
         result = new_project(
-            dest=dest, template=template, sources=sources, dry_run=dry_run, trust=trust, git=not no_git
+            dest=dest,
+            template=template,
+            sources=sources,
+            dry_run=dry_run,
+            trust=trust,
+            git=not no_git,
+            probe=probe,
         )
         if not sources.interactive:  # else the interview already showed the advice
             for warning in result.warnings:
@@ -162,6 +200,15 @@ def add(
     set_values: SetValues = None,
     defaults: Defaults = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace conflicting files.")] = False,
+    skip_existing: Annotated[
+        bool, typer.Option("--skip-existing", help="Keep your file where a stage would write one.")
+    ] = False,
+    package: Annotated[
+        str | None,
+        typer.Option(
+            "--package", help="Your package to wire the pipeline to (when the metadata cannot tell)."
+        ),
+    ] = None,
     dry_run: DryRun = False,
     trust: Trust = False,
     commit: Annotated[bool, typer.Option("--commit", help="Commit the addition with git.")] = False,
@@ -170,14 +217,18 @@ def add(
     """Add one or more stages to an existing repo, without touching the user's work."""
 
     def action() -> None:
-        from .stages_add import add_stages
+        from mlscaffold.verbs.add import add_stages
 
+        if overwrite and skip_existing:
+            raise UserError("--overwrite and --skip-existing: choose one")
         sources = _sources(answers, set_values, defaults)
         confirm: Callable[[str], bool] | None = None
+        choose: Callable[[str, list[str]], str] | None = None
         if sources.interactive:
-            from .prompting import confirm as ask_yes_no
+            from mlscaffold.wizard.prompting import choose as ask_which
+            from mlscaffold.wizard.prompting import confirm as ask_yes_no
 
-            confirm = ask_yes_no
+            confirm, choose = ask_yes_no, ask_which
         result = add_stages(
             repo=project,
             stages=tuple(stages),
@@ -188,18 +239,41 @@ def add(
             trust=trust,
             commit=commit,
             confirm=confirm,
+            skip_existing=skip_existing,
+            package=package,
+            choose=choose,
         )
         for warning in result.warnings:
             ui.warn(warning)
         if result.dry_run:
             ui.out(result.diff or "nothing to change")
+            _report_add(result)
+            if result.conflicts:
+                raise ConflictError(
+                    f"{len(result.conflicts)} file(s) exist with other content (diffs above): "
+                    f"{name_paths(result.conflicts)}; re-run with --skip-existing to keep yours or "
+                    "--overwrite to replace them",
+                    result.conflicts,
+                )
             return
         if not result.changed:
             ui.out(f"nothing to do: {', '.join(stages)} already in {result.repo}")
             return
         ui.out(f"added {', '.join(result.added)} to {result.repo} ({len(result.changed)} files)")
+        _report_add(result)
 
     _run(debug, action)
+
+
+def _report_add(result: AddResult) -> None:
+    """The edits of the user's own files, the files kept and what that means, and the next step."""
+    verb = "would merge" if result.dry_run else "merged"
+    for merge in result.merges:
+        ui.out(f"{verb}: {merge}")
+    for path, meaning in result.kept:
+        ui.out(f"kept yours: {path}: {meaning}")
+    if result.next_step and not result.dry_run:
+        ui.out(f"next: {result.next_step}")
 
 
 @app.command("stages")
@@ -207,7 +281,7 @@ def stages_cmd(template: Template = None, debug: Debug = False) -> None:
     """List the stages available, with their purpose and what each needs."""
 
     def action() -> None:
-        from .api import list_stages
+        from mlscaffold.verbs.new import list_stages
 
         for info in list_stages(template=template):
             needs = f" (needs: {', '.join(info.needs)})" if info.needs else ""
@@ -221,14 +295,15 @@ def check(
     path: RepoPath = Path("."),
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (YAML or TOML).")] = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
+    worktree: Worktree = False,
     debug: Debug = False,
 ) -> None:
     """Check a repo against the team's conventions; exit 1 when something is violated."""
 
     def action() -> None:
-        from .checks import check_repo, format_report
+        from mlscaffold.conventions import check_repo, format_report
 
-        report = check_repo(path, policy_file=policy)
+        report = check_repo(path, policy_file=policy, worktree=worktree)
         ui.out(format_report(report, fmt.value))
         if report.failed:
             raise FindingsError("conventions violated")
@@ -240,14 +315,15 @@ def check(
 def score(
     path: RepoPath = Path("."),
     fmt: Annotated[ScoreFormat, typer.Option("--format", help="Output format.")] = ScoreFormat.text,
+    worktree: Worktree = False,
     debug: Debug = False,
 ) -> None:
     """Score a repo on the ML Test Score rubric (28 tests, 4 sections)."""
 
     def action() -> None:
-        from .score import format_score, score_repo
+        from mlscaffold.score import format_score, score_repo
 
-        ui.out(format_score(score_repo(path), fmt.value))
+        ui.out(format_score(score_repo(path, worktree=worktree), fmt.value))
 
     _run(debug, action)
 
@@ -261,15 +337,15 @@ def update(
     ] = ConflictMode.inline,
     answers: AnswersFile = None,
     set_values: SetValues = None,
-    defaults: Defaults = False,
     dry_run: DryRun = False,
     trust: Trust = False,
     debug: Debug = False,
 ) -> None:
-    """Bring template changes into a generated repo without losing the user's edits."""
+    """Bring template changes into a generated repo without losing the user's edits (never prompts:
+    questions new in the template take their defaults)."""
 
     def action() -> None:
-        from .update import format_update, update_project
+        from mlscaffold.verbs.update import format_update, update_project
 
         result = update_project(
             repo=path,
@@ -290,14 +366,15 @@ def update(
 def diff(
     path: RepoPath = Path("."),
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when the repo has drifted.")] = False,
+    trust: Trust = False,
     debug: Debug = False,
 ) -> None:
     """Show how the repo has drifted from what its templates would render today."""
 
     def action() -> None:
-        from .update import diff_project
+        from mlscaffold.verbs.update import diff_project
 
-        text = diff_project(repo=path)
+        text = diff_project(repo=path, trust=trust)
         ui.out(text or "no drift: the repo matches its templates")
         if exit_code and text:
             raise FindingsError("the repo has drifted from its templates")
@@ -312,7 +389,12 @@ def _kinds(err: BaseException) -> set[str]:
 
 def main() -> None:
     """Entry point: every failure, usage errors included, ends in one `error:` line and an exit code."""
+    import signal
+
     try:
+        if threading.current_thread() is threading.main_thread():
+            # from here on Ctrl-C raises KeyboardInterrupt, which is caught (`__main__` held it until now)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
         ui.error("interrupted; nothing was written")

@@ -32,12 +32,22 @@ class TemplateError(UserError):
     """A template that cannot be used as it is (bad manifest, unsafe path, undefined variable)."""
 
 
+SHOWN_PATHS = 3
+
+
+def name_paths(paths: Iterable[str], shown: int = SHOWN_PATHS) -> str:
+    """'a, b, c and 4 more': the first few paths for a one-line message (P8)."""
+    paths = list(paths)
+    named = ", ".join(paths[:shown])
+    return f"{named} and {len(paths) - shown} more" if len(paths) > shown else named
+
+
 class ConflictError(UserError):
-    """Writing would overwrite or delete files the user has not agreed to lose (exit 2)."""
+    """Writing would overwrite or delete files the user has not agreed to lose (exit 2). The message
+    names the first few paths; `paths` holds them all (the CLI lists them above the error line)."""
 
     def __init__(self, message: str, paths: tuple[str, ...] = ()) -> None:
-        listed = "".join(f"\n  {p}" for p in paths)
-        super().__init__(message + listed)
+        super().__init__(message)
         self.paths = paths
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 
 def out(text: str = "") -> None:
@@ -14,10 +15,14 @@ def warn(text: str) -> None:
     sys.stderr.write(f"warning: {text}\n")
 
 
+def listing(paths: Iterable[str]) -> None:
+    """Paths an error is about, one per line on stderr, before the `error:` line that sums them up."""
+    for path in paths:
+        sys.stderr.write(f"  {path}\n")
+
+
 def error(text: str) -> None:
-    """One line, starting with `error:` (promise P8); embedded newlines are kept as indented lines."""
-    first, *rest = str(text).strip().splitlines() or [""]
-    sys.stderr.write(f"error: {first}\n")
-    for line in rest:
-        sys.stderr.write(f"  {line.strip()}\n")
+    """One line, starting with `error:`, last on stderr (promise P8); a message's own line breaks are
+    folded into it."""
+    sys.stderr.write(f"error: {'; '.join(line.strip() for line in str(text).strip().splitlines())}\n")
     sys.stderr.flush()

@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MlscaffoldError, UserError
+from mlscaffold.errors import MlscaffoldError, UserError
+
+# git reads a file below core.bigFileThreshold (512 MiB) whole, to try deltas; above it, it streams the
+# file into the object store. mlscaffold stores each file once, so streaming large ones costs nothing.
+_STREAM_BIG_FILES = "core.bigFileThreshold=16m"
 
 
 def init_and_commit(path: Path, message: str) -> str:
     """`git init` a new project and commit every file in it; returns the commit id."""
     _git(path, "init", "--quiet")
-    _git(path, "add", "--all", "--", ".")
+    _git(path, "-c", _STREAM_BIG_FILES, "add", "--all", "--", ".")
     _git(
         path,
         "-c",
@@ -171,6 +176,14 @@ class Blob:
     mode: int = 0o644
 
 
+@dataclass(frozen=True)
+class FileBlob:
+    """A file to store as it is on disk: git reads it from `source` (never held in memory, P11)."""
+
+    source: Path
+    mode: int = 0o644
+
+
 # Variables that would point git at another repository, index or object store than `cwd`'s (set, for
 # instance, when mlscaffold runs inside a git hook).
 _REPO_VARS = (
@@ -220,8 +233,54 @@ def _git_error(path: Path, what: str, err: Exception) -> MlscaffoldError:
 
 
 def _require_repo(path: Path) -> None:
-    if not (path / ".git").exists():
-        raise MlscaffoldError(f"{path}: not the top folder of a git repository")
+    if not (path / ".git").exists() and not _in_work_tree(path):
+        raise MlscaffoldError(f"{path}: not in a git repository")
+
+
+def in_repository(path: Path) -> bool:
+    """Whether `path` is the top folder of a git repository or a folder inside one's work tree."""
+    return (path / ".git").exists() or _in_work_tree(path)
+
+
+def repo_prefix(repo_path: Path) -> str:
+    """Where a project sits in the git repository it belongs to: '' at the top, 'svc/p/' for a
+    project in a monorepo's subfolder. Pristine trees and mlscaffold's refs are the project's own;
+    git's index and HEAD are the whole repository's, so paths between the two get this prefix."""
+    if (repo_path / ".git").exists():
+        return ""
+    return os.fsdecode(_git(repo_path, "rev-parse", "--show-prefix").stdout.strip())
+
+
+def _scoped_ref(repo_path: Path, ref: str) -> str:
+    """mlscaffold's refs for a project in a subfolder live under refs/mlscaffold/in/<folder>/, so
+    several projects in one repository keep their own pristine renderings."""
+    if not ref.startswith("refs/mlscaffold/"):
+        return ref
+    prefix = repo_prefix(repo_path).rstrip("/")
+    if not prefix:
+        return ref
+    parts = [_ref_part(part) for part in prefix.split("/")]
+    return f"refs/mlscaffold/in/{'/'.join(parts)}/{ref.removeprefix('refs/mlscaffold/')}"
+
+
+def _ref_part(part: str) -> str:
+    """A folder name as a valid ref component (git check-ref-format): odd characters %-escaped."""
+    from urllib.parse import quote
+
+    text = quote(part, safe="-_+@=,")
+    text = "%2E" + text[1:] if text.startswith(".") else text
+    return text[:-5] + "%2Elock" if text.endswith(".lock") else text
+
+
+def pristine_ref_name(repo_path: Path) -> str:
+    """The name of the project's pristine ref (for messages: how to fetch or push it)."""
+    return _scoped_ref(repo_path, PRISTINE_REF)
+
+
+def project_tree(repo_path: Path, commit: str) -> str:
+    """The tree-ish of the project inside one of the repository's own commits (not a pristine one)."""
+    prefix = repo_prefix(repo_path).rstrip("/")
+    return f"{commit}:{prefix}" if prefix else commit
 
 
 def _git_mode(mode: int) -> str:
@@ -232,18 +291,29 @@ def _nul_list(paths: list[str]) -> bytes:
     return b"".join(os.fsencode(p) + b"\0" for p in paths)
 
 
-def store_blobs(repo_path: Path, contents: list[bytes]) -> list[str]:
-    """Write blobs into the object store with one `git hash-object` (no filters: bytes as given)."""
+def store_blobs(repo_path: Path, contents: Sequence[bytes | Path]) -> list[str]:
+    """Write blobs into the object store with one `git hash-object` (no filters: bytes as given; a
+    Path is stored from that file, read by git)."""
     if not contents:
         return []
     with tempfile.TemporaryDirectory(prefix="mlscaffold-blobs-") as scratch:
         names = []
         for i, content in enumerate(contents):
+            if isinstance(content, Path):
+                names.append(str(content.absolute()))
+                continue
             name = Path(scratch) / str(i)
             name.write_bytes(content)
             names.append(str(name))
         out = _git(
-            repo_path, "hash-object", "-w", "--no-filters", "--stdin-paths", stdin="\n".join(names).encode()
+            repo_path,
+            "-c",
+            _STREAM_BIG_FILES,
+            "hash-object",
+            "-w",
+            "--no-filters",
+            "--stdin-paths",
+            stdin="\n".join(names).encode(),
         )
     shas = out.stdout.decode().split()
     if len(shas) != len(contents):
@@ -257,22 +327,27 @@ def _index_info(repo_path: Path, lines: list[str], env: dict[str, str] | None = 
     _git(repo_path, "update-index", "-z", "--index-info", stdin=feed, env=env)
 
 
-def _build_tree(repo_path: Path, base: str | None, files: dict[str, Blob]) -> str:
+def _build_tree(repo_path: Path, base: str | None, files: Mapping[str, Blob | FileBlob]) -> str:
     """A tree object: `base` (a tree-ish, or empty) with `files` added or replaced. Index untouched."""
     with tempfile.TemporaryDirectory(prefix="mlscaffold-index-") as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
         _git(repo_path, "read-tree", base or _EMPTY_TREE, env=env)
         paths = sorted(files)
-        shas = store_blobs(repo_path, [files[p].content for p in paths])
+        shas = store_blobs(repo_path, [_stored(files[p]) for p in paths])
         lines = [f"{_git_mode(files[p].mode)} {sha}\t{p}" for p, sha in zip(paths, shas, strict=True)]
         if lines:
             _index_info(repo_path, lines, env=env)
         return _git(repo_path, "write-tree", env=env).stdout.decode().strip()
 
 
+def _stored(blob: Blob | FileBlob) -> bytes | Path:
+    return blob.source if isinstance(blob, FileBlob) else blob.content
+
+
 def read_ref(repo_path: Path, ref: str) -> str | None:
     """The commit a ref points at, or None when the ref does not exist."""
     _require_repo(repo_path)
+    ref = _scoped_ref(repo_path, ref)
     done = _git(
         repo_path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", ok=(0, 1)
     )
@@ -286,6 +361,7 @@ def pristine_commit(repo_path: Path) -> str | None:
 
 def set_ref(repo_path: Path, ref: str, new: str | None) -> None:
     """Point one of mlscaffold's own refs at `new`, or delete it (None; fine when it is absent)."""
+    ref = _scoped_ref(repo_path, ref)
     if new is None:
         if read_ref(repo_path, ref) is not None:
             _git(repo_path, "update-ref", "-d", ref)
@@ -301,6 +377,24 @@ def ignored_paths(repo_path: Path, paths: list[str]) -> set[str]:
     return {os.fsdecode(p) for p in done.stdout.split(b"\0") if p}
 
 
+def listed_files(path: Path) -> list[str] | None:
+    """Tracked and untracked-but-not-ignored files under the top of a work tree; None when `path` is not
+    one."""
+    if not (path / ".git").exists() or not _in_work_tree(path):
+        return None
+    out = _git(path, "ls-files", "-z", "-c", "-o", "--exclude-standard", "--").stdout
+    return sorted({os.fsdecode(p) for p in out.split(b"\0") if p})
+
+
+def tracked_covered_by(repo_path: Path, pattern: str) -> list[str]:
+    """Tracked files that the .gitignore line `pattern` would match (`git ls-files -ci --exclude`);
+    [] outside a git work tree."""
+    if not (repo_path / ".git").exists() or not _in_work_tree(repo_path):
+        return []
+    out = _git(repo_path, "ls-files", "-z", "-c", "-i", f"--exclude={pattern}", "--").stdout
+    return sorted(os.fsdecode(p) for p in out.split(b"\0") if p)
+
+
 def has_commit(repo_path: Path, sha: str) -> bool:
     """Whether `sha` (40 hex digits) names a commit present in the repo."""
     if len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha.lower()):
@@ -309,7 +403,12 @@ def has_commit(repo_path: Path, sha: str) -> bool:
 
 
 def write_pristine(
-    repo_path: Path, files: dict[str, Blob], *, parent: str | None, message: str, base: str | None = None
+    repo_path: Path,
+    files: Mapping[str, Blob | FileBlob],
+    *,
+    parent: str | None,
+    message: str,
+    base: str | None = None,
 ) -> str:
     """Store a pristine commit whose tree is `base`'s tree (or nothing) plus `files`; returns its id.
     The ref is not moved: call `set_pristine_ref` once the change it describes has been applied.
@@ -336,21 +435,10 @@ def set_pristine_ref(repo_path: Path, new: str, old: str | None = None) -> None:
         "update-ref",
         "-m",
         "mlscaffold: pristine rendering",
-        PRISTINE_REF,
+        _scoped_ref(repo_path, PRISTINE_REF),
         new,
         *([old] if old else []),
     )
-
-
-def advance_pristine(repo_path: Path, files: dict[str, bytes], modes: dict[str, int] | None = None) -> str:
-    """New pristine commit = previous pristine tree + `files` (e.g. the files of stages just added);
-    moves the ref and returns the new commit id. Without a previous pristine it starts from nothing."""
-    previous = pristine_commit(repo_path)
-    blobs = {path: Blob(content, (modes or {}).get(path, 0o644)) for path, content in files.items()}
-    message = "mlscaffold: pristine rendering (stages added)"
-    new = write_pristine(repo_path, blobs, parent=previous, message=message, base=previous)
-    set_pristine_ref(repo_path, new, previous or "0" * 40)
-    return new
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -361,15 +449,18 @@ def uncommitted_paths(repo_path: Path) -> list[str]:
     """Tracked paths with staged, unstaged or unmerged changes (untracked files do not count)."""
     _require_repo(repo_path)
     out = _git(
-        repo_path, "status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames", "--"
+        repo_path, "status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames", "--", "."
     ).stdout
-    return sorted({os.fsdecode(entry[3:]) for entry in out.split(b"\0") if len(entry) > 3})
+    prefix = repo_prefix(repo_path)
+    return sorted(
+        {os.fsdecode(entry[3:]).removeprefix(prefix) for entry in out.split(b"\0") if len(entry) > 3}
+    )
 
 
 def tracked_set(repo_path: Path) -> set[str]:
-    """Every path in git's index (any stage) of the repo at `repo_path`."""
+    """Every path in git's index (any stage) under `repo_path`, relative to it."""
     _require_repo(repo_path)
-    out = _git(repo_path, "ls-files", "-z", "--full-name", "--").stdout
+    out = _git(repo_path, "ls-files", "-z", "--").stdout
     return {os.fsdecode(p) for p in out.split(b"\0") if p}
 
 
@@ -420,7 +511,7 @@ def export_tree(repo_path: Path, ref: str, dest: Path) -> str:
     """Write the files of a local repository's `ref` into `dest` (a new folder) without cloning:
     for a template kept in a local git repository. Returns the commit id. A symlink or submodule in
     the template is an error (templates may contain neither)."""
-    from .errors import TemplateError
+    from mlscaffold.errors import TemplateError
 
     _check_ref(ref)
     _require_repo(repo_path)
@@ -472,12 +563,13 @@ def mark_unmerged(repo_path: Path, entries: dict[str, tuple[Blob | None, Blob | 
     order = sorted(entries)
     blobs = [b for p in order for b in entries[p] if b is not None]
     shas = iter(store_blobs(repo_path, [b.content for b in blobs]))
+    prefix = repo_prefix(repo_path)  # the index holds the whole repository's paths
     lines: list[str] = []
     for path in order:
-        lines.append(f"0 {'0' * 40}\t{path}")
+        lines.append(f"0 {'0' * 40}\t{prefix}{path}")
         for stage, blob in enumerate(entries[path], start=1):
             if blob is not None:
-                lines.append(f"{_git_mode(blob.mode)} {next(shas)} {stage}\t{path}")
+                lines.append(f"{_git_mode(blob.mode)} {next(shas)} {stage}\t{prefix}{path}")
     _index_info(repo_path, lines)
 
 
@@ -551,13 +643,15 @@ def index_entries(repo_path: Path, paths: list[str]) -> list[str]:
 def restore_index_entries(repo_path: Path, paths: list[str], entries: list[str]) -> None:
     """Put back the index entries `index_entries` returned (dropping whatever is there now)."""
     if paths:
-        _index_info(repo_path, [f"0 {'0' * 40}\t{p}" for p in paths] + entries)
+        prefix = repo_prefix(repo_path)
+        _index_info(repo_path, [f"0 {'0' * 40}\t{prefix}{p}" for p in paths] + entries)
 
 
 def renames_since(repo_path: Path, commit: str) -> dict[str, str]:
     """Files git sees as moved between `commit` and HEAD (rename detection at its default 50%
     similarity): {old path: new path}."""
-    out = _git(repo_path, "diff", "--find-renames", "--name-status", "-z", commit, "HEAD", "--").stdout
+    head = project_tree(repo_path, "HEAD")
+    out = _git(repo_path, "diff", "--find-renames", "--name-status", "-z", commit, head, "--").stdout
     tokens = [os.fsdecode(t) for t in out.split(b"\0")]
     moved: dict[str, str] = {}
     i = 0

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from mlscaffold.errors import UserError
 
 MAX_BYTES = 1_000_000
 MAX_ALIASES = 100
 MAX_NODES = 200_000
 MAX_DEPTH = 100
+
+
+def _loader() -> Any:
+    """libyaml's C SafeLoader when PyYAML was built with it (several times faster), else the pure one;
+    both construct only plain data (no Python tags)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _check_yaml_shape(text: str, where: str) -> None:
@@ -20,7 +29,7 @@ def _check_yaml_shape(text: str, where: str) -> None:
 
     aliases = nodes = depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_loader()):
             nodes += 1
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
@@ -42,17 +51,69 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
+def _unique_key_loader(where: str) -> type[Any]:
+    """A SafeLoader that refuses a key given twice in one mapping, naming it and both lines: YAML
+    1.2 forbids it, and PyYAML would silently keep the last value (an answer or rule nobody sees)."""
+    import yaml
+
+    class UniqueKeyLoader(_loader()):  # type: ignore[misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: PyYAML reports it below
+                    continue
+                if first is not None:
+                    raise UserError(f"{where}: key {key!r} appears twice (lines {first} and {line})")
+                seen[key] = line
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+
+    return UniqueKeyLoader
+
+
 def loads_yaml(text: str, where: str) -> Any:
-    """Parse YAML text safely: size, alias and node limits, no Python tags."""
+    """Parse YAML text safely: size, alias and node limits, no Python tags, no duplicate keys."""
     import yaml
 
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise UserError(f"{where}: larger than {MAX_BYTES} bytes; refusing to load")
     _check_yaml_shape(text, where)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_key_loader(where))  # a SafeLoader (see _loader)
     except yaml.YAMLError as err:
         raise UserError(f"{where}: not valid YAML: {_one_line(err)}") from err
+
+
+def _json_unique(path: Path, text: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An `object_pairs_hook` that refuses a key given twice in one object, naming both lines."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                _raise_with_lines(path, text)
+                raise UserError(f"{path}: key {key!r} appears twice")
+            result[key] = value
+        return result
+
+    return hook
+
+
+def _raise_with_lines(path: Path, text: str) -> None:
+    """JSON is YAML: the YAML loader finds the duplicate again, with its lines (when it can parse it)."""
+    try:
+        loads_yaml(text, str(path))
+    except UserError as err:
+        if "appears twice" in str(err):
+            raise
+    except Exception:  # only a better message is at stake here
+        return
 
 
 def read_text(path: Path) -> str:
@@ -76,7 +137,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
     data: Any
     if suffix == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_unique(path, text))
         except json.JSONDecodeError as err:
             raise UserError(f"{path}: not valid JSON: {err.msg} (line {err.lineno})") from err
         except RecursionError as err:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from helpers import make_template_set, snapshot
 
-from mlscaffold.api import AnswerSources, new_project
+from mlscaffold import AnswerSources, new_project
+from mlscaffold.engine.record import read_record
 from mlscaffold.errors import AnswerError, ConflictError, UserError
-from mlscaffold.record import read_record
-from mlscaffold.stages_add import add_stages
+from mlscaffold.verbs.add import add_stages
 
 SET = """name: tiny
 version: '1.0'
@@ -149,14 +149,19 @@ def test_hand_made_flat_repo_gets_the_base_and_the_stage(tmp_path: Path) -> None
     assert (repo / "legacy_model_pipeline" / "a.py").exists()  # beside the user's package, flat layout
     assert not (repo / "src").exists()
     makefile = (repo / "Makefile").read_text()
-    assert makefile.startswith("train:\n\tpython train.py\n") and "include $(sort" in makefile
+    assert (
+        makefile.startswith("train:\n\tpython train.py\n")
+        and "ml-all:\n\t$(MAKE) -f mlscaffold.mk all" in makefile
+    )
+    assert "include $(sort" in (repo / "mlscaffold.mk").read_text()  # the pipeline's own makefile
+    assert [m.split(":")[0] for m in result.merges] == ["Makefile", "pyproject.toml"]
     assert (repo / "README.md").read_text() == "# Legacy\n"
     record = read_record(repo)
     assert record.answers["package_name"] == "legacy_model_pipeline" and list(record.stages) == ["a"]
 
 
 def test_add_advances_the_pristine_rendering_so_diff_sees_no_drift(project: tuple[Path, str]) -> None:
-    from mlscaffold.update import diff_project
+    from mlscaffold.verbs.update import diff_project
 
     repo, tpl = project
     first = read_record(repo).pristine
@@ -188,15 +193,19 @@ def test_on_a_terminal_overwriting_needs_a_yes(project: tuple[Path, str]) -> Non
     mine.write_text("my own b\n")
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", "my b")
-    with pytest.raises(ConflictError):
-        add_stages(repo=repo, stages=["b"], template=tpl, confirm=lambda question: False)
-    assert mine.read_text() == "my own b\n"
-    add_stages(repo=repo, stages=["b"], template=tpl, confirm=lambda question: "Overwrite 1" in question)
-    assert mine.read_text() == "B = 2\n"
+    asked: list[str] = []
+    kept = add_stages(repo=repo, stages=["b"], template=tpl, confirm=lambda q: asked.append(q) is not None)
+    assert mine.read_text() == "my own b\n"  # "no" keeps the user's file, and says what that means
+    assert asked == [
+        "src/tiny_project/b.py exists. Replace it with the stage's version? "
+        "(no keeps yours: the stage runs your b.py instead of its own)"
+    ]
+    assert kept.kept == (("src/tiny_project/b.py", "the stage runs your b.py instead of its own"),)
+    assert (repo / "mk" / "20-b.mk").is_file()  # the rest of the stage is there
 
 
 def test_files_the_user_never_edited_follow_the_new_stages(project: tuple[Path, str]) -> None:
-    from mlscaffold.update import diff_project
+    from mlscaffold.verbs.update import diff_project
 
     repo, tpl = project
     add_stages(repo=repo, stages=["b"], template=tpl, sources=AnswerSources(defaults=True), commit=True)
@@ -241,7 +250,7 @@ def test_dry_run_refuses_what_the_real_run_would_refuse(project: tuple[Path, str
 def test_a_template_change_made_before_add_still_reaches_the_repo_through_update(
     project: tuple[Path, str],
 ) -> None:
-    from mlscaffold.update import update_project
+    from mlscaffold.verbs.update import update_project
 
     repo, tpl = project
     root = Path(tpl)

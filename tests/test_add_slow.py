@@ -10,9 +10,9 @@ import pytest
 from helpers import snapshot
 from project_env import project_python, project_requirements, run_env, run_make
 
-from mlscaffold.api import AnswerSources, new_project
-from mlscaffold.record import read_record
-from mlscaffold.stages_add import add_stages
+from mlscaffold import AnswerSources, new_project
+from mlscaffold.engine.record import read_record
+from mlscaffold.verbs.add import add_stages
 
 pytestmark = pytest.mark.slow
 
@@ -85,10 +85,10 @@ def test_a_hand_made_repo_gets_a_monitor_stage(tmp_path: Path) -> None:
     assert 'version = "2.3.0"' in pyproject and "# pinned by the platform team" in pyproject
     assert "scipy" in pyproject and "pandera" in pyproject
     makefile = (repo / "Makefile").read_text()
-    assert makefile.startswith("hello:\n") and "pipeline: $(PIPELINE)" in makefile
+    assert makefile.startswith("hello:\n") and "ml-all:\n\t$(MAKE) -f mlscaffold.mk all" in makefile
     full = new_project(dest=tmp_path / "full", sources=AnswerSources(defaults=True), git=False).dest
     python = project_python(sorted({*project_requirements(full), *project_requirements(repo)}))
-    _ok(run_make(repo, python, "pipeline"), "make pipeline")
+    _ok(run_make(repo, python, "ml-all"), "make ml-all")
     assert (repo / "reports" / "monitoring" / "latest.json").is_file()
     hello = subprocess.run(["make", "hello"], cwd=repo, env=run_env(repo), capture_output=True, text=True)
     assert hello.stdout.strip() == "hello from the team"

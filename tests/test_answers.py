@@ -12,19 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlscaffold.answers import (
-    Review,
-    SummaryRow,
-    collect_answers,
-    feasibility_warnings,
-    formulation_summary,
-    load_answers_file,
-    parse_duration_days,
-    parse_set_values,
-)
+from mlscaffold.engine.jinja_env import make_environment, render_text
+from mlscaffold.engine.names import derived_names
 from mlscaffold.errors import AnswerError, Interrupted, TemplateError, UserError
-from mlscaffold.jinja_env import make_environment, render_text
-from mlscaffold.questions import Choice, Question, derived_names, load_questions
+from mlscaffold.wizard.advice import feasibility_warnings, formulation_summary, parse_duration_days
+from mlscaffold.wizard.asking import Review, SummaryRow
+from mlscaffold.wizard.interview import collect_answers
+from mlscaffold.wizard.questions import Choice, Question, load_questions
+from mlscaffold.wizard.sources import load_answers_file, parse_set_values
 from mlscaffold.yamlio import dumps_yaml, load_mapping, loads_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -380,7 +375,7 @@ free_text = st.lists(
 ).map("".join)  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(goal=free_text, owner=free_text, metric=free_text)
 def test_free_text_round_trips_through_the_record_exactly(goal: str, owner: str, metric: str) -> None:
     given_answers = {"product_goal": goal, "owner": owner, "product_metric": metric}
@@ -495,7 +490,7 @@ def test_formulation_uses_the_users_words_and_derived_decisions() -> None:
     assert "The model beats today's rule by 0.02" in rule
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(goal=free_text, entity=free_text, owner=free_text)
 def test_formulation_renders_any_free_text(goal: str, entity: str, owner: str) -> None:
     text = render_formulation(answers_for(product_goal=goal, entity=entity, owner=owner))

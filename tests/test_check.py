@@ -17,12 +17,12 @@ from fake_project import FORMULATION, commit, git, make_project, write
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlscaffold.checks import CheckReport, check_repo, format_report
-from mlscaffold.checks.ci import ci_commands, make_targets, read_makefile
-from mlscaffold.checks.globs import matches
-from mlscaffold.checks.pyspec import admits
-from mlscaffold.checks.repo import RepoView
+from mlscaffold.conventions import CheckReport, check_repo, format_report
+from mlscaffold.conventions.pyspec import admits
 from mlscaffold.errors import UserError
+from mlscaffold.repoview.ci import ci_commands, make_targets, read_makefile
+from mlscaffold.repoview.globs import matches
+from mlscaffold.repoview.view import RepoView
 
 AWS = "AKIA" + "Q3EXAMPLEKEY7XYZ"
 GITHUB = "ghp" + "_" + "a1B2c3D4" * 4 + "e5F6"
@@ -73,10 +73,11 @@ def test_repo_without_ci_formulation_or_python_version_fails(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("line", "kind"),
     [
-        (f"AWS_ACCESS_KEY_ID={AWS}\n", "AWS access key id"),
+        (f"AWS_ACCESS_KEY_ID={AWS}\n", "AWS key"),
         (f"token = '{GITHUB}'\n", "GitHub token"),
         (f"url: postgresql://etl:{PASSWORD}@db.internal:5432/sales\n", "password in a URL"),
         (f'DB_PASSWORD = "{PASSWORD}"\n', "hard-coded password or key"),
+        ('AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq9Lm3T2Ab"\n', "AWS key"),
         (f"{PRIVATE_KEY}\nMIIEow\n", "private key"),
     ],
 )
@@ -194,6 +195,26 @@ def test_ci_gate_follows_make_targets(tmp_path: Path, run: str, passes: bool) ->
     ci = "on: [push]\njobs:\n  x:\n    steps:\n      - run: " + run + "\n"
     root = make_project(tmp_path / "p", {".github/workflows/ci.yml": ci})
     assert ("ci-readiness-gate" not in ids(check_repo(root))) is passes
+
+
+@pytest.mark.parametrize(
+    ("makefile", "run", "says"),
+    [
+        (None, "make all", "the repo has no Makefile"),
+        (None, "make evaluate", "the repo has no Makefile"),
+        ("lint:\n\truff check .\n", "make all", "has no 'all' target"),
+        ("all: lint\nlint:\n\truff check .\n", "make all", "no CI workflow runs the readiness gate"),
+    ],
+)
+def test_ci_gate_needs_a_target_that_exists_and_reaches_evaluate(
+    tmp_path: Path, makefile: str | None, run: str, says: str
+) -> None:
+    ci = "on: [push]\njobs:\n  x:\n    steps:\n      - run: " + run + "\n"
+    root = make_project(tmp_path / "p", {".github/workflows/ci.yml": ci}, drop=("Makefile",))
+    if makefile is not None:
+        commit(root, {"Makefile": makefile})
+    found = [f for f in check_repo(root).findings if f.rule_id == "ci-readiness-gate"]
+    assert len(found) == 1 and says in found[0].message, found
 
 
 def test_ci_gate_reaches_the_gate_through_recursive_make(tmp_path: Path) -> None:
@@ -422,7 +443,7 @@ def test_sarif_output_is_valid_sarif_2_1_0_for_code_scanning(tmp_path: Path) -> 
 def test_text_output(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"cfg.py": f"KEY = '{AWS}'\n"})
     text = format_report(check_repo(root), "text")
-    assert "cfg.py:1: error: possible AWS access key id" in text
+    assert "cfg.py:1: error: possible AWS key" in text
     assert text.rstrip().endswith("failed: 1 error, 0 warnings")
     ok = format_report(check_repo(make_project(tmp_path / "q")), "text")
     assert ok.rstrip().endswith("ok: no violations")
@@ -557,7 +578,7 @@ def test_the_pyproject_example_in_the_docs_is_a_valid_policy(tmp_path: Path) -> 
 def test_default_policy_in_the_docs_is_the_built_in_one() -> None:
     import yaml
 
-    from mlscaffold.checks.policy import DEFAULT_POLICY
+    from mlscaffold.conventions.policy import DEFAULT_POLICY
 
     assert yaml.safe_load(_doc_block("### The built-in default policy", "yaml")) == DEFAULT_POLICY
 

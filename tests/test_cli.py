@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import make_template_set, snapshot
 
-from mlscaffold.api import exclusive
+from mlscaffold.engine.write import exclusive
 from mlscaffold.errors import UserError
 
 SET = """name: tiny
@@ -185,10 +185,10 @@ def test_interrupt_during_new_leaves_nothing(tmp_path: Path) -> None:
     tpl = _tiny(tmp_path / "tpl")
     script = (
         "import sys\n"
-        "from mlscaffold import render\n"
+        "from mlscaffold.engine import write\n"
         "def boom(*a, **k):\n"
         "    raise KeyboardInterrupt\n"
-        "render._write_file = boom\n"
+        "write._write_file = boom\n"
         "sys.argv = ['mlscaffold', 'new', 'out', '--template', sys.argv[1], '--defaults']\n"
         "from mlscaffold.cli import main\n"
         "main()\n"
@@ -226,7 +226,7 @@ def test_the_cli_starts_without_heavy_imports(tmp_path: Path) -> None:
         "except SystemExit:\n"
         "    pass\n"
         "heavy = ['jinja2', 'git', 'questionary', 'cookiecutter', 'yaml', 'tomlkit', 'prompt_toolkit',\n"
-        "         'mlscaffold.api', 'mlscaffold.render']\n"
+        "         'mlscaffold.verbs.new', 'mlscaffold.engine.render']\n"
         "print('HEAVY:' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(
@@ -234,3 +234,35 @@ def test_the_cli_starts_without_heavy_imports(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+def test_a_custom_template_gets_no_advice_about_questions_it_never_asks(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    done = run("new", "out", "--template", str(tpl), "--defaults", "--no-git", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "product goal" not in (done.stdout + done.stderr).lower()
+    builtin = run("new", "b", "--defaults", "--no-git", "--dry-run", "--set", "product_goal=", cwd=tmp_path)
+    assert "product goal" in (builtin.stdout + builtin.stderr).lower()  # the built-in set still advises
+
+
+def test_an_unknown_advice_rule_set_is_an_error_naming_it(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    manifest = tpl / "template.yaml"
+    manifest.write_text(manifest.read_text() + "advice: [feasability]\n")
+    done = run("new", "out", "--template", str(tpl), "--defaults", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "did you mean 'feasibility'" in _one_error_line(done)
+
+
+def test_diff_takes_trust_like_update(tmp_path: Path) -> None:
+    tpl = _tiny(tmp_path / "tpl")
+    hooks = tpl / "base" / "hooks"
+    hooks.mkdir()
+    (hooks / "post_gen_project.py").write_text("print('hook ran')\n")
+    done = run("new", "out", "--template", str(tpl), "--defaults", "--trust", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    refused = run("diff", "out", cwd=tmp_path)
+    assert refused.returncode == 4 and "--trust" in _one_error_line(refused)
+    trusted = run("diff", "out", "--trust", "--exit-code", cwd=tmp_path)
+    assert trusted.returncode == 0, trusted.stderr
+    assert "no drift" in trusted.stdout

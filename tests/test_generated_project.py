@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from project_env import project_python, project_requirements, run_make
 
-from mlscaffold.api import AnswerSources, new_project
+from mlscaffold import AnswerSources, new_project
 
 pytestmark = pytest.mark.slow
 

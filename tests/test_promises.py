@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import make_template_set, snapshot
 
-from mlscaffold.api import AnswerSources, new_project
+from mlscaffold import AnswerSources, new_project
+from mlscaffold.engine.record import RECORD_NAME, read_record
 from mlscaffold.errors import UserError
-from mlscaffold.record import RECORD_NAME, read_record
 
 SET = """name: hostile
 version: '1'

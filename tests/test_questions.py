@@ -12,17 +12,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from mlscaffold.engine.names import RESERVED_NAMES, check_package_name, derived_names
 from mlscaffold.errors import AnswerError, TemplateError
-from mlscaffold.questions import (
-    RESERVED_NAMES,
-    Choice,
-    Question,
-    check_package_name,
-    check_static,
-    coerce_value,
-    derived_names,
-    load_questions,
-)
+from mlscaffold.wizard.questions import Choice, Question, check_static, coerce_value, load_questions
 from mlscaffold.yamlio import load_mapping
 
 TEMPLATE_YAML = Path(__file__).resolve().parents[1] / "templates" / "template.yaml"
@@ -296,8 +288,8 @@ def test_any_printable_text_is_kept_exactly(text: str) -> None:
 
 
 def test_the_documented_example_behaves_as_documented() -> None:
-    from mlscaffold.answers import collect_answers
-    from mlscaffold.jinja_env import make_environment
+    from mlscaffold.engine.jinja_env import make_environment
+    from mlscaffold.wizard.interview import collect_answers
     from mlscaffold.yamlio import loads_yaml
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "questions.md").read_text(encoding="utf-8")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from helpers import make_template_set
 
-from mlscaffold.api import AnswerSources, new_project
+from mlscaffold import AnswerSources, new_project
+from mlscaffold.engine.record import read_record
+from mlscaffold.engine.templates import load_template_set, split_git_source
 from mlscaffold.errors import AnswerError, UserError
-from mlscaffold.record import read_record
-from mlscaffold.templates import load_template_set, split_git_source
 
 PARENT = """name: parent
 version: '1.0'

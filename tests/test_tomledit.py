@@ -6,9 +6,9 @@ import tomllib
 
 import pytest
 
+from mlscaffold.engine.edits import merge_shared_file
+from mlscaffold.engine.tomledit import add_dependencies
 from mlscaffold.errors import UserError
-from mlscaffold.shared_files import merge_shared_file
-from mlscaffold.tomledit import add_dependencies
 
 PYPROJECT = """[project]
 name = "x"  # the name

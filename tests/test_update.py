@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from helpers import make_template_set, snapshot
 
-from mlscaffold import render
-from mlscaffold.api import AnswerSources, exclusive, new_project
+from mlscaffold import AnswerSources, new_project
+from mlscaffold.engine import write
+from mlscaffold.engine.record import RECORD_NAME, read_record
+from mlscaffold.engine.write import exclusive
 from mlscaffold.errors import MergeConflictsRemain, TrustError, UserError
-from mlscaffold.record import RECORD_NAME, read_record
-from mlscaffold.update import PENDING_REF, diff_project, format_update, update_project
 from mlscaffold.vcs import PRISTINE_REF
+from mlscaffold.verbs.update import PENDING_REF, diff_project, format_update, update_project
 
 LINES = "".join(f"line {i}\n" for i in range(1, 21))
 SET = """name: tiny
@@ -334,7 +335,7 @@ def test_interrupted_update_leaves_repo_as_it_was(
     tpl.file("notes.txt").write_text("notes v2\n")
     tpl.file("added.txt").write_text("new\n")
     before = repo_state(project)
-    real_write: Callable[[Path, bytes, int], None] = render._write_file
+    real_write: Callable[[Path, bytes, int], None] = write._write_file
     calls = {"n": 0}
 
     def flaky(path: Path, content: bytes, mode: int) -> None:
@@ -343,11 +344,11 @@ def test_interrupted_update_leaves_repo_as_it_was(
         calls["n"] += 1
         real_write(path, content, mode)
 
-    monkeypatch.setattr(render, "_write_file", flaky)
+    monkeypatch.setattr(write, "_write_file", flaky)
     with pytest.raises(KeyboardInterrupt):
         update_project(repo=project)
     assert repo_state(project) == before
-    monkeypatch.setattr(render, "_write_file", real_write)
+    monkeypatch.setattr(write, "_write_file", real_write)
     assert update_project(repo=project).conflicts == (("config.txt",) if conflict else ())
 
 
@@ -569,7 +570,7 @@ def _stage(name: str, order: int) -> str:
 def test_add_then_update_merges_against_the_added_stage(tmp_path: Path) -> None:
     """`add` advances the pristine rendering, so a later template change to the added stage merges
     into the user's edit instead of conflicting with it."""
-    from mlscaffold.stages_add import add_stages
+    from mlscaffold.verbs.add import add_stages
 
     root = make_template_set(
         tmp_path / "tpl",
@@ -710,11 +711,11 @@ def test_a_newer_mlscaffold_with_the_same_templates_touches_nothing(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """P13: only mlscaffold's own version differs, so no file changes, not even the record."""
-    import mlscaffold.api
-    import mlscaffold.record
+    import mlscaffold.engine.record
+    import mlscaffold.verbs.new
 
-    monkeypatch.setattr(mlscaffold.api, "__version__", "0.1.1")
-    monkeypatch.setattr(mlscaffold.record, "__version__", "0.1.1")
+    monkeypatch.setattr(mlscaffold.verbs.new, "__version__", "0.1.1")
+    monkeypatch.setattr(mlscaffold.engine.record, "__version__", "0.1.1")
     before = repo_state(project)
     assert update_project(repo=project).outcomes == ()
     assert repo_state(project) == before
@@ -908,3 +909,11 @@ def test_markers_committed_with_commit_a_are_still_conflicts(project: Path, tpl:
     with pytest.raises(MergeConflictsRemain, match="conflict markers") as caught:
         update_project(repo=project)
     assert caught.value.exit_code == 3 and caught.value.paths == ("config.txt",)
+
+
+def test_template_versions_compare_by_pep_440() -> None:
+    from mlscaffold.verbs.update import _older
+
+    assert _older("1.0rc1", "1.0") and not _older("1.0", "1.0rc1")
+    assert _older("1.9", "1.10") and not _older("v2", "1.10")
+    assert not _older("not a version", "1.0")  # never called older when it cannot be compared

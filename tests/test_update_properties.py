@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from helpers import make_template_set
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -20,9 +21,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from mlscaffold.api import new_project
-from mlscaffold.record import read_record
-from mlscaffold.update import update_project
+from mlscaffold.engine.record import read_record
+from mlscaffold.verbs.new import new_project
+from mlscaffold.verbs.update import update_project
 
 SET = """name: prop
 version: '1.0'
@@ -257,13 +258,23 @@ class UpdateMachine(RuleBasedStateMachine):
             assert not missing, f"{rel} lost user lines {sorted(missing)}"
 
 
-def test_random_user_and_template_edits_never_lose_a_user_line() -> None:
+def _run_machine(examples: int) -> None:
     run_state_machine_as_test(
         UpdateMachine,
         settings=settings(
-            max_examples=40,
+            max_examples=examples,
             stateful_step_count=15,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+
+
+def test_random_user_and_template_edits_never_lose_a_user_line() -> None:
+    """The fast tier's share of the search (each example is a git repo through several updates)."""
+    _run_machine(10)
+
+
+@pytest.mark.slow
+def test_random_user_and_template_edits_never_lose_a_user_line_thoroughly() -> None:
+    _run_machine(60)

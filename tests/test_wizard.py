@@ -15,11 +15,12 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from test_answers import ScriptedAsker, answers_for
 
-from mlscaffold.answers import Review, collect_answers
+from mlscaffold.engine.jinja_env import make_environment
 from mlscaffold.errors import Interrupted
-from mlscaffold.jinja_env import make_environment
-from mlscaffold.prompting import EDIT, GENERATE, QUIT, QuestionaryAsker, display
-from mlscaffold.questions import Question, load_questions
+from mlscaffold.wizard.asking import Review
+from mlscaffold.wizard.interview import collect_answers
+from mlscaffold.wizard.prompting import EDIT, GENERATE, QUIT, QuestionaryAsker, display
+from mlscaffold.wizard.questions import Question, load_questions
 from mlscaffold.yamlio import load_mapping
 
 TEMPLATE_YAML = Path(__file__).resolve().parents[1] / "templates" / "template.yaml"
@@ -169,7 +170,7 @@ def test_display_of_answers_in_the_summary() -> None:
 
 
 def test_summary_review_returns_the_chosen_action(pipe: PipeInput) -> None:
-    from mlscaffold.answers import SummaryRow
+    from mlscaffold.wizard.interview import SummaryRow
 
     rows = [SummaryRow("a", "A?", 1), SummaryRow("b", "B?", "x")]
     asker = QuestionaryAsker(input=pipe, output=DummyOutput())

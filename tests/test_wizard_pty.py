@@ -18,7 +18,7 @@ import pexpect
 import pytest
 from test_answers import answers_for
 
-from mlscaffold.questions import Question, load_questions
+from mlscaffold.wizard.questions import Question, load_questions
 from mlscaffold.yamlio import load_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +141,7 @@ def test_pty_quit_at_the_summary_writes_nothing(tmp_path: Path) -> None:
 
 def test_no_terminal_missing_answer_is_an_error_naming_it_not_a_hang(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "mlscaffold", "new", str(tmp_path / "x"), "--no-git",
+        [sys.executable, "-m", "mlscaffold", "new", str(tmp_path / "x"), "--no-git", "--defaults",
          "--set", "data_source=csv"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip

@@ -2,6 +2,7 @@
 
 data      -> data/processed/{train,test,serving}.parquet
 baseline  -> artifacts/model.joblib, artifacts/baselines/{dummy,heuristic}.joblib,
+             artifacts/candidates/linear.joblib (when another candidate won),
              artifacts/model_meta.json, artifacts/reference/*
 evaluate  -> reports/readiness.json, reports/evaluation.md, reports/model_card.md, reports/figures/
 """
@@ -58,6 +59,11 @@ def meta_path(config: Config) -> Path:
 
 def baseline_path(config: Config, name: str) -> Path:
     return config.artifacts_dir / "baselines" / f"{name}.joblib"
+
+
+def candidate_path(config: Config, name: str) -> Path:
+    """A candidate kept beside the chosen model (the linear model, when another one won)."""
+    return config.artifacts_dir / "candidates" / f"{name}.joblib"
 
 
 def load_estimator(path: Path) -> Any:

@@ -32,8 +32,10 @@ TASK_TYPES = (
 CHOICES: dict[str, tuple[str, ...]] = {
     "task.type": TASK_TYPES,
     "data.source": ("sample", "csv", "parquet", "sql"),
+    "data.duplicates": ("keep", "drop"),
     "split.method": ("stratified", "random", "time", "group"),
     "serving.mode": ("batch", "online", "both"),
+    "tracking.backend": ("mlflow", "none"),
 }
 METRICS: dict[str, tuple[str, ...]] = {
     "binary_classification": (
@@ -82,6 +84,7 @@ class DataSection:
     query: str | None = None
     sample: str | None = None
     processed_dir: str = "data/processed"
+    duplicates: str = "keep"
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class ServingSection:
     latency_budget_ms: float = 200.0
     host: str = "127.0.0.1"
     port: int = 8000
+    input_margin: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,44 @@ class MonitorSection:
     max_model_age_days: int = 90
     missing_warn_abs: float = 0.01
     missing_alert_abs: float = 0.05
+
+
+@dataclass(frozen=True)
+class TrackingSection:
+    """Experiment tracking (tracking.py). Without the block in config.yaml tracking is off."""
+
+    backend: str = "none"
+    experiment: str | None = None
+    db: str = "mlruns.db"
+    artifacts: str = "mlartifacts"
+    log_models: bool = True
+
+
+@dataclass(frozen=True)
+class ModelsSection:
+    """Model candidates cross-validated on the training split (models.py CANDIDATES)."""
+
+    candidates: list[str] = field(default_factory=lambda: ["linear"])
+    cv_folds: int = 5
+
+
+@dataclass(frozen=True)
+class SearchSection:
+    """Optional Optuna search over the chosen candidate's hyperparameters."""
+
+    enabled: bool = False
+    n_trials: int = 20
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class AnalyzeSection:
+    """`analyze`: what to do next (label errors, learning curve, error slices, importance)."""
+
+    review_file: str = "data/label_review.csv"
+    max_label_issues: int = 50
+    min_slice_n: int = 10
+    learning_curve_points: int = 5
 
 
 @dataclass(frozen=True)
@@ -155,6 +197,10 @@ SECTIONS: dict[str, type] = {
     "evaluate": EvaluateSection,
     "serving": ServingSection,
     "monitor": MonitorSection,
+    "tracking": TrackingSection,
+    "models": ModelsSection,
+    "search": SearchSection,
+    "analyze": AnalyzeSection,
     "paths": PathsSection,
 }
 
@@ -174,6 +220,10 @@ class Config:
     serving: ServingSection
     monitor: MonitorSection
     paths: PathsSection
+    tracking: TrackingSection = field(default_factory=TrackingSection)
+    models: ModelsSection = field(default_factory=ModelsSection)
+    search: SearchSection = field(default_factory=SearchSection)
+    analyze: AnalyzeSection = field(default_factory=AnalyzeSection)
     source: Path | None = None
 
     def path(self, value: str | os.PathLike[str]) -> Path:
@@ -366,5 +416,27 @@ def _check_consistency(config: Config, where: str) -> None:
         raise ConfigError(
             f"{where}: 'monitor.psi_warn' must be above 0 and below 'monitor.psi_alert'"
         )
+    if config.serving.input_margin < 0:
+        raise ConfigError(f"{where}: 'serving.input_margin' must be 0 or more")
     if config.evaluate.bootstrap < 0:
         raise ConfigError(f"{where}: 'evaluate.bootstrap' must be 0 or more")
+    _check_loop(config, where)
+
+
+def _check_loop(config: Config, where: str) -> None:
+    """The iteration loop's sections: candidates, search and analyze."""
+    models, search = config.models, config.search
+    if not models.candidates:
+        raise ConfigError(f"{where}: 'models.candidates' must name at least one model")
+    if len(set(models.candidates)) != len(models.candidates):
+        raise ConfigError(f"{where}: 'models.candidates' lists a model twice")
+    if models.cv_folds < 2:
+        raise ConfigError(f"{where}: 'models.cv_folds' must be 2 or more")
+    if search.n_trials < 1:
+        raise ConfigError(f"{where}: 'search.n_trials' must be 1 or more")
+    if search.timeout_s <= 0:
+        raise ConfigError(f"{where}: 'search.timeout_s' must be above 0 (seconds)")
+    if config.analyze.max_label_issues < 1:
+        raise ConfigError(f"{where}: 'analyze.max_label_issues' must be 1 or more")
+    if config.analyze.learning_curve_points < 2:
+        raise ConfigError(f"{where}: 'analyze.learning_curve_points' must be 2 or more")

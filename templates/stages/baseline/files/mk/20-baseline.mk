@@ -2,5 +2,5 @@
 PIPELINE += train
 .PHONY: train
 
-train: ## fit the baselines and the first model into artifacts/
-	$(PYTHON) -m $(PKG) train
+train: ## fit the baselines, cross-validate the candidate models, fit the chosen one into artifacts/
+	$(PYTHON) -m $(PKG) train $(if $(DROP_REVIEWED),--drop-reviewed)

@@ -1,17 +1,19 @@
 # deploy stage: the service, batch scoring, and the deploy step of the pipeline.
 PIPELINE += deploy
 INPUT ?= data/processed/serving.parquet
+# FORCE=1: deploy, serve or batch-score a model the readiness gate did not pass (logged, /health shows it)
+FORCE_FLAG := $(if $(FORCE),--force,)
 
 .PHONY: deploy serve batch docker-build
 
 deploy: ## score the serving window into logs/predictions.jsonl; skew and latency checks
-	$(PYTHON) -m $(PKG) deploy
+	$(PYTHON) -m $(PKG) deploy $(FORCE_FLAG)
 
-serve: ## run the prediction service (host/port from config.yaml; docs at /docs)
-	$(PYTHON) -m $(PKG) serve
+serve: ## run the prediction service (port: $$PORT, else config.yaml; docs at /docs)
+	$(PYTHON) -m $(PKG) serve $(if $(PORT),--port $(PORT),) $(FORCE_FLAG)
 
 batch: ## score a file: make batch INPUT=path/to/rows.csv -> predictions/<name>.parquet
-	$(PYTHON) -m $(PKG) batch $(INPUT)
+	$(PYTHON) -m $(PKG) batch $(INPUT) $(FORCE_FLAG)
 
-docker-build: ## build the service image (run `make train` first: the image ships artifacts/)
+docker-build: ## build the service image (after `make evaluate`: the image ships artifacts/ and the gate's verdict)
 	docker build -t $(PKG):latest .

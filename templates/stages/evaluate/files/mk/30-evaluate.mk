@@ -4,3 +4,7 @@ PIPELINE += evaluate
 
 evaluate: ## evaluate on the test split; fails when the model is not ready
 	$(PYTHON) -m $(PKG) evaluate
+
+.PHONY: analyze
+analyze: ## what to do next: label errors, learning curve, error slices, leakage (reports/analysis.md)
+	$(PYTHON) -m $(PKG) analyze

@@ -8,31 +8,49 @@
   a per-class keyword rule;
 - `build_model`: the first real model, a Pipeline of preprocessing (scaling, one-hot encoding, TF-IDF)
   and a linear model; for binary tasks its decision threshold is tuned on cross-validated training
-  predictions to minimise the expected cost of errors (evaluate.cost_fp / cost_fn).
+  predictions to minimise the expected cost of errors (evaluate.cost_fp / cost_fn). A regression
+  model's loss follows the primary metric (`regression_loss`): absolute error (median regression)
+  for MAE and median AE, squared error (Ridge) for RMSE and R²; a skewed count target is modelled
+  on the log scale (log1p for the median, a Poisson model's log link for the mean).
 They share one interface: fit(X, y), predict(X), and predict_proba(X) for classifiers.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge, SGDRegressor
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import TunedThresholdClassifierCV  # scikit-learn >= 1.5
+from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    StandardScaler,
+)
 from sklearn.utils.validation import check_is_fitted
 
-from .config import Config
+from .config import TASK_TYPES, Config
 from .errors import ConfigError
 from .features import Feature
 
@@ -102,14 +120,24 @@ def _as_text(column: Any) -> Any:
     return pd.Series(series).fillna("").astype(str).to_numpy()
 
 
-def build_preprocessor(features: list[Feature]) -> ColumnTransformer:
+def build_preprocessor(features: list[Feature], scaler: str = "standard") -> ColumnTransformer:
+    """Impute + scale numbers, impute + one-hot categories, TF-IDF for text.
+
+    `scaler`: "standard" (linear models), "minmax" (naive Bayes needs non-negative inputs) or
+    "none" (trees; the output is then dense, as histogram gradient boosting requires).
+    """
     numeric = [f.name for f in features if f.kind == "numeric"]
     categorical = [f.name for f in features if f.kind == "categorical"]
     text = [f.name for f in features if f.kind == "text"]
     parts: list[tuple[str, Any, Any]] = []
     if numeric:
+        scaling: list[Any] = {
+            "standard": [StandardScaler()],
+            "minmax": [MinMaxScaler(clip=True)],
+            "none": [],
+        }[scaler]
         parts.append(
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), *scaling), numeric)
         )
     if categorical:
         parts.append(
@@ -117,7 +145,9 @@ def build_preprocessor(features: list[Feature]) -> ColumnTransformer:
                 "categorical",
                 make_pipeline(
                     SimpleImputer(strategy="constant", fill_value="missing"),
-                    OneHotEncoder(handle_unknown="ignore", min_frequency=2),
+                    OneHotEncoder(
+                        handle_unknown="ignore", min_frequency=2, sparse_output=scaler != "none"
+                    ),
                 ),
                 categorical,
             )
@@ -129,13 +159,92 @@ def build_preprocessor(features: list[Feature]) -> ColumnTransformer:
         )
     if not parts:
         raise ConfigError("no feature columns left: check features.forbidden and features.drop")
-    return ColumnTransformer(parts, remainder="drop")
+    return ColumnTransformer(
+        parts, remainder="drop", sparse_threshold=0 if scaler == "none" else 0.3
+    )
+
+
+SKEWED = 2.0  # sample skewness above which a count target is modelled on the log scale
+
+
+def regression_loss(config: Config, y: Any) -> tuple[str, bool]:
+    """("absolute" | "squared", skewed_count): the loss the primary metric judges, and whether the
+    target is a non-negative whole-number count with a long right tail."""
+    loss = "absolute" if config.evaluate.primary_metric in ("mae", "median_ae") else "squared"
+    values = pd.Series(np.asarray(y, dtype=float)).dropna()
+    counts = bool(len(values)) and values.min() >= 0 and bool((values == values.round()).all())
+    skewed = counts and values.nunique() > 2 and float(values.skew()) > SKEWED
+    return loss, skewed
+
+
+def _boosting_loss(config: Config, y: Any) -> str:
+    """HistGradientBoostingRegressor's loss for the metric (trees need no log transform)."""
+    loss, skewed = regression_loss(config, y)
+    if loss == "absolute":
+        return "absolute_error"
+    return "poisson" if skewed else "squared_error"
+
+
+def _forest_criterion(config: Config, y: Any) -> str:
+    """A forest's split criterion: Poisson for a skewed count judged on squared error; squared
+    error otherwise (absolute-error splits are exact but orders of magnitude slower)."""
+    loss, skewed = regression_loss(config, y)
+    return "poisson" if skewed and loss == "squared" else "squared_error"
+
+
+def describe_loss(config: Config, y: Any, candidate: str = "linear") -> str:
+    """One line for reports: which loss the chosen regression model minimises, and why."""
+    loss, skewed = regression_loss(config, y)
+    metric = config.evaluate.primary_metric
+    if candidate == "gradient_boosting":
+        return f"{_boosting_loss(config, y).replace('_', ' ')} (gradient boosting), for {metric}"
+    if candidate == "random_forest":
+        criterion = _forest_criterion(config, y).replace("_", " ")
+        note = "; absolute-error splits would be too slow" if loss == "absolute" else ""
+        return f"{criterion} splits (random forest), for {metric}{note}"
+    if loss == "absolute":
+        text = f"absolute error (a linear median regression), as {metric} judges it"
+        return text + ("; fitted on log1p(target), a skewed count" if skewed else "")
+    if skewed:
+        return f"Poisson deviance (log link) for a skewed count target; its mean suits {metric}"
+    return f"squared error (ridge), as {metric} judges it"
+
+
+def expm1_counts(values: Any) -> Any:
+    """Back from log1p to counts: a count is never below zero, whatever the line extrapolates."""
+    return np.expm1(np.maximum(values, 0.0))
+
+
+def _regressor(config: Config, y: Any) -> BaseEstimator:
+    loss, skewed = regression_loss(config, y)
+    if loss == "absolute":
+        # a linear median regression: absolute loss fitted by averaged SGD (scikit-learn's exact
+        # QuantileRegressor solves a linear program that takes minutes on 20k rows). The target is
+        # standardised for SGD's step sizes, after log1p for a skewed count: the median commutes
+        # with monotone transforms, so the back-transformed prediction is still a median.
+        median = SGDRegressor(
+            loss="epsilon_insensitive",
+            epsilon=0.0,
+            alpha=1e-4,
+            average=True,
+            max_iter=50,
+            tol=None,
+            random_state=config.split.seed,
+        )
+        scale: Any = StandardScaler()
+        if skewed:
+            scale = make_pipeline(FunctionTransformer(np.log1p, expm1_counts), StandardScaler())
+        return TransformedTargetRegressor(regressor=median, transformer=scale)
+    if skewed:
+        return PoissonRegressor(alpha=1e-4, max_iter=1000)
+    return Ridge(alpha=1.0)
 
 
 def build_model(config: Config, features: list[Feature], y: pd.Series) -> Pipeline:
-    """Preprocessing + a linear model: LogisticRegression for classes, Ridge for numbers."""
+    """Preprocessing + a linear model: LogisticRegression for classes; for numbers, the loss the
+    primary metric judges (see `regression_loss`)."""
     if config.task.type == "regression":
-        estimator: BaseEstimator = Ridge(alpha=1.0)
+        estimator: BaseEstimator = _regressor(config, y)
     else:
         shares = y.value_counts(normalize=True)
         weights = "balanced" if shares.min() < 0.1 else None
@@ -143,6 +252,162 @@ def build_model(config: Config, features: list[Feature], y: pd.Series) -> Pipeli
         strength = 10.0 if any(f.kind == "text" for f in features) else 1.0
         estimator = LogisticRegression(max_iter=2000, C=strength, class_weight=weights)
     return Pipeline([("features", build_preprocessor(features)), ("model", estimator)])
+
+
+# ----------------------------------------------------------------------------- candidates
+#
+# `models.candidates` in config.yaml names the models `train` cross-validates (selection.py). To add
+# one: write a function below that returns a fresh Pipeline, decorate it with @candidate(...), and add
+# its name to `models.candidates`. `complexity` breaks ties (lower = simpler wins); `space` maps an
+# Optuna trial to parameters of the Pipeline's steps (for `search.enabled: true`).
+
+Builder = Callable[[Config, list[Feature], pd.Series], Pipeline]
+Space = Callable[[Any, Config], dict[str, Any]]
+ALL_TASKS = TASK_TYPES
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    complexity: int
+    build: Builder
+    space: Space | None = None
+    tasks: tuple[str, ...] = ALL_TASKS
+    text_ok: bool = True  # False: cannot read TF-IDF text features
+
+
+CANDIDATES: dict[str, Candidate] = {}
+
+
+def candidate(
+    name: str,
+    complexity: int,
+    space: Space | None = None,
+    tasks: tuple[str, ...] = ALL_TASKS,
+    text_ok: bool = True,
+) -> Callable[[Builder], Builder]:
+    """Register a model builder as a candidate (see the comment above)."""
+
+    def register(build: Builder) -> Builder:
+        CANDIDATES[name] = Candidate(name, complexity, build, space, tasks, text_ok)
+        return build
+
+    return register
+
+
+def get_candidate(config: Config, name: str, features: list[Feature]) -> Candidate:
+    """The registered candidate `name`, checked against the task and the features."""
+    if name not in CANDIDATES:
+        close = difflib.get_close_matches(name, list(CANDIDATES), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"models.candidates: unknown model '{name}'{hint} (known: {', '.join(CANDIDATES)})"
+        )
+    spec = CANDIDATES[name]
+    if config.task.type not in spec.tasks:
+        raise ConfigError(f"models.candidates: '{name}' does not suit {config.task.type}")
+    if not spec.text_ok and any(f.kind == "text" for f in features):
+        raise ConfigError(f"models.candidates: '{name}' cannot read text features")
+    return spec
+
+
+def _class_weight(y: pd.Series) -> str | None:
+    return "balanced" if y.value_counts(normalize=True).min() < 0.1 else None
+
+
+def _regressor_key(key: str) -> str:
+    return "model__regressor__" + key.removeprefix("model__") if key.startswith("model__") else key
+
+
+def apply_params(pipeline: Pipeline, params: dict[str, Any]) -> Pipeline:
+    """Set searched parameters named `model__x`, also when the model wraps its regressor in a
+    TransformedTargetRegressor (the median and log-scale regressions): then it is `model__regressor__x`."""
+    model = pipeline.named_steps.get("model")
+    if isinstance(model, TransformedTargetRegressor):
+        params = {_regressor_key(key): value for key, value in params.items()}
+    return pipeline.set_params(**params)
+
+
+def _linear_space(trial: Any, config: Config) -> dict[str, Any]:
+    key = "model__alpha" if config.task.type == "regression" else "model__C"
+    return {key: trial.suggest_float(key, 1e-3, 1e2, log=True)}
+
+
+@candidate("linear", complexity=0, space=_linear_space)
+def linear(config: Config, features: list[Feature], y: pd.Series) -> Pipeline:
+    """The first model: scaled/one-hot/TF-IDF features and LogisticRegression or Ridge."""
+    return build_model(config, features, y)
+
+
+def _forest_space(trial: Any, config: Config) -> dict[str, Any]:
+    return {
+        "model__n_estimators": trial.suggest_int("model__n_estimators", 100, 400, step=100),
+        "model__min_samples_leaf": trial.suggest_int("model__min_samples_leaf", 1, 10),
+        "model__max_features": trial.suggest_float("model__max_features", 0.2, 1.0),
+    }
+
+
+@candidate("random_forest", complexity=1, space=_forest_space)
+def random_forest(config: Config, features: list[Feature], y: pd.Series) -> Pipeline:
+    """A random forest of 100 trees (no scaling needed)."""
+    seed = config.split.seed
+    forest: BaseEstimator
+    if config.task.type == "regression":
+        forest = RandomForestRegressor(
+            n_estimators=100,
+            min_samples_leaf=2,
+            criterion=_forest_criterion(config, y),
+            random_state=seed,
+        )
+    else:
+        forest = RandomForestClassifier(
+            n_estimators=100, min_samples_leaf=1, class_weight=_class_weight(y), random_state=seed
+        )
+    return Pipeline([("features", build_preprocessor(features, scaler="none")), ("model", forest)])
+
+
+def _boosting_space(trial: Any, config: Config) -> dict[str, Any]:
+    return {
+        "model__learning_rate": trial.suggest_float("model__learning_rate", 0.02, 0.3, log=True),
+        "model__max_leaf_nodes": trial.suggest_int("model__max_leaf_nodes", 7, 63, log=True),
+        "model__min_samples_leaf": trial.suggest_int("model__min_samples_leaf", 5, 40),
+        "model__l2_regularization": trial.suggest_float(
+            "model__l2_regularization", 1e-4, 10, log=True
+        ),
+    }
+
+
+@candidate("gradient_boosting", complexity=2, space=_boosting_space, text_ok=False)
+def gradient_boosting(config: Config, features: list[Feature], y: pd.Series) -> Pipeline:
+    """Histogram gradient-boosted trees (scikit-learn's LightGBM-style booster)."""
+    seed = config.split.seed
+    booster: BaseEstimator
+    if config.task.type == "regression":
+        booster = HistGradientBoostingRegressor(
+            loss=_boosting_loss(config, y), max_iter=100, random_state=seed
+        )
+    else:
+        booster = HistGradientBoostingClassifier(
+            max_iter=100, class_weight=_class_weight(y), random_state=seed
+        )
+    return Pipeline([("features", build_preprocessor(features, scaler="none")), ("model", booster)])
+
+
+def _bayes_space(trial: Any, config: Config) -> dict[str, Any]:
+    return {"model__alpha": trial.suggest_float("model__alpha", 1e-3, 3.0, log=True)}
+
+
+@candidate(
+    "naive_bayes",
+    complexity=0,
+    space=_bayes_space,
+    tasks=("multiclass_classification", "text_classification", "binary_classification"),
+)
+def naive_bayes(config: Config, features: list[Feature], y: pd.Series) -> Pipeline:
+    """TF-IDF (and min-max scaled numbers) into complement naive Bayes: the classic text model."""
+    return Pipeline(
+        [("features", build_preprocessor(features, scaler="minmax")), ("model", ComplementNB())]
+    )
 
 
 def with_cost_threshold(config: Config, pipeline: Pipeline, positive: Any) -> BaseEstimator:

@@ -10,6 +10,8 @@ import pandas as pd
 from .config import Config
 from .errors import DataError
 
+SOURCE_ROW = "source_row"
+
 
 def describe_source(config: Config) -> str:
     data = config.data
@@ -29,6 +31,9 @@ def load_raw(config: Config) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{describe_source(config)}: no rows")
     frame.columns = [str(c) for c in frame.columns]
+    # every row keeps its position in the source (0 = the first data row) through the splits, so
+    # a row named in a report can be found in the file
+    frame.index = pd.RangeIndex(len(frame), name=SOURCE_ROW)
     time_column = config.split.time_column
     if time_column and time_column in frame.columns:
         try:

@@ -9,7 +9,9 @@ What it enforces:
   holds dates;
 - numeric features hold no infinities; a column that is almost all numbers but holds a few stray
   words (a typical export bug) is rejected rather than silently treated as a category;
-- at least MIN_ROWS rows.
+- at least MIN_ROWS rows;
+- every column listed in features.forbidden, features.drop and evaluate.slices exists (a typo would
+  silently disable the leakage guard), with the closest real column as a hint.
 A failure is a DataError whose message names the column, the check, and a few offending values.
 """
 
@@ -148,6 +150,7 @@ def validate(
 ) -> pd.DataFrame:
     """Check `frame` against the schema (learnt from `reference`, e.g. the training split, when given,
     else from `frame` itself); raise DataError naming the broken columns."""
+    check_named_columns(config, frame, where)
     if reference is None:
         schema = build_schema(config, frame, whole)
     else:
@@ -162,6 +165,32 @@ def validate(
             shown = ", ".join(f"{k!r}: {v}" for k, v in counts.items())
             message += f" [classes in '{target}': {shown}]"
         raise DataError(f"{where}: {message}") from None
+
+
+NAMED_LISTS = ("features.forbidden", "features.drop", "evaluate.slices")
+
+
+def check_named_columns(config: Config, frame: pd.DataFrame, where: str = "data") -> None:
+    """Every column config.yaml lists (forbidden, dropped, sliced) exists: a typo would otherwise
+    silently switch off the leakage guard or the slice check. DataError naming the key, the column
+    and the closest real column."""
+    import difflib
+
+    lists = {
+        "features.forbidden": config.features.forbidden,
+        "features.drop": config.features.drop,
+        "evaluate.slices": config.evaluate.slices,
+    }
+    columns = [str(c) for c in frame.columns]
+    by_folded = {c.casefold(): c for c in columns}
+    for key in NAMED_LISTS:
+        for name in lists[key]:
+            if name in columns:
+                continue
+            close = [by_folded[name.casefold()]] if name.casefold() in by_folded else []
+            close = close or difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise DataError(f"config.yaml {key}: column '{name}' is not in {where}{hint}")
 
 
 def describe_failures(cases: pd.DataFrame, schema_name: str | None = None) -> str:

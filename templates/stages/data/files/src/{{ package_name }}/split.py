@@ -4,8 +4,12 @@
 - random: plain random;
 - time: ordered by the time column; train is the oldest part, then test, then serving (the newest);
 - group: every value of the group column lands in exactly one split.
-Exact duplicate rows (all columns but the id) are dropped first so the same example cannot be in two
-splits. `leakage_problems()` is the check the tests and the readiness gate both use.
+Every row keeps its source row number (the index, `source_row`). Exact duplicate rows (all columns
+but the id) are kept by default (`data.duplicates: keep`: distinct people can give identical
+answers) and counted, with how many test and serving rows have an identical row in train
+(`duplicate_report`); `data.duplicates: drop` drops them before splitting. `leakage_problems()`
+is the check the tests and the readiness gate both use: no source row, id or group in two splits
+(and no row content, when duplicates are dropped), and time order.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import DataError
+from .ingest import SOURCE_ROW
 
 SPLITS = ("train", "test", "serving")
 log = logging.getLogger(__name__)
@@ -31,10 +36,41 @@ def row_hashes(config: Config, frame: pd.DataFrame) -> pd.Series:
 
 
 def deduplicate(config: Config, frame: pd.DataFrame) -> pd.DataFrame:
-    duplicated = row_hashes(config, frame).duplicated()
-    if duplicated.any():
-        log.info("dropped %d exact duplicate row(s) before splitting", int(duplicated.sum()))
-    return frame.loc[~duplicated.to_numpy()].reset_index(drop=True)
+    """Drop exact duplicates when data.duplicates is drop; the rows left keep their source row."""
+    duplicated = row_hashes(config, frame).duplicated().to_numpy()
+    if not duplicated.any():
+        return frame
+    share = duplicated.mean()
+    if config.data.duplicates == "keep":
+        log.warning(
+            "%d exact duplicate row(s) (%.1f%%) kept (data.duplicates: keep); the evaluation report"
+            " counts the test rows with an identical row in train",
+            int(duplicated.sum()),
+            100 * share,
+        )
+        return frame
+    log.warning(
+        "dropped %d exact duplicate row(s) (%.1f%%) before splitting", duplicated.sum(), 100 * share
+    )
+    return frame.loc[~duplicated]
+
+
+def duplicate_report(
+    config: Config, raw: pd.DataFrame, parts: dict[str, pd.DataFrame]
+) -> dict[str, object]:
+    """How many rows duplicate an earlier row, and how many test / serving rows have an identical
+    row (every column but the id) in train: the leak duplicates cause when they are kept."""
+    duplicated = row_hashes(config, raw).duplicated()
+    train = set(row_hashes(config, parts["train"]).tolist()) if "train" in parts else set()
+    report: dict[str, object] = {
+        "policy": config.data.duplicates,
+        "rows": int(duplicated.sum()),
+        "share": round(float(duplicated.mean()), 4) if len(raw) else 0.0,
+    }
+    for name in ("test", "serving"):
+        if name in parts:
+            report[f"{name}_rows_in_train"] = int(row_hashes(config, parts[name]).isin(train).sum())
+    return report
 
 
 def split_frame(config: Config, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -48,7 +84,7 @@ def split_frame(config: Config, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for name, part in parts.items():
         if part.empty:
             raise DataError(f"split '{name}' is empty; the data is too small for split.{method}")
-    return {name: part.reset_index(drop=True) for name, part in parts.items()}
+    return parts
 
 
 def _sizes(config: Config, n: int) -> tuple[int, int]:
@@ -128,20 +164,15 @@ def leakage_problems(config: Config, parts: dict[str, pd.DataFrame]) -> list[str
     """Empty when no id, row content or group is in two splits and time order holds."""
     problems: list[str] = []
     names = [n for n in SPLITS if n in parts]
-    keys: list[tuple[str, object]] = [("row content", None)]
+    keys: list[tuple[str, object]] = [("source row", SOURCE_ROW)]
+    if config.data.duplicates == "drop":
+        keys.append(("row content", None))
     if config.task.id_column:
         keys.append((f"id '{config.task.id_column}'", config.task.id_column))
     if config.split.method == "group" and config.split.group_column:
         keys.append((f"group '{config.split.group_column}'", config.split.group_column))
     for label, column in keys:
-        values = {
-            name: set(
-                row_hashes(config, parts[name]).tolist()
-                if column is None
-                else parts[name][column].astype(str).tolist()
-            )
-            for name in names
-        }
+        values = {name: _keys(config, parts[name], column) for name in names}
         for i, first in enumerate(names):
             for second in names[i + 1 :]:
                 shared = values[first] & values[second]
@@ -153,6 +184,14 @@ def leakage_problems(config: Config, parts: dict[str, pd.DataFrame]) -> list[str
             if parts[earlier][column].max() >= parts[later][column].min():
                 problems.append(f"time order broken: {earlier} reaches into {later} ('{column}')")
     return problems
+
+
+def _keys(config: Config, part: pd.DataFrame, column: object) -> set[object]:
+    if column is None:
+        return set(row_hashes(config, part).tolist())
+    if column == SOURCE_ROW:
+        return set(part.index.tolist()) if part.index.name == SOURCE_ROW else set()
+    return set(part[column].astype(str).tolist())
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

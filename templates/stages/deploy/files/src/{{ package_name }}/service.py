@@ -7,11 +7,14 @@
     GET  /docs, /openapi.json   FastAPI's interactive docs and OpenAPI schema
 
 The request model is generated at start-up from the features in artifacts/model_meta.json
-(numeric -> a JSON number, never `true` or "5", bounded by the range seen at training time
-widened by BOUND_MARGIN spans, from artifacts/reference/profile.json; categorical -> the type of
-its training categories; text -> a string that is not blank; every field required, null allowed
-for numeric and categorical ones since the pipeline imputes them; extra fields forbidden), so the
-schema always matches the model. A request that breaks it gets a 422 whose message names the
+(numeric -> a JSON number, never `true` or "5", bounded by the range seen in training and in the
+reference window (artifacts/model_meta.json, artifacts/reference/profile.json) widened on each
+side by `serving.input_margin` times that span; categorical -> the type of its training
+categories; text -> a string that is not blank; every field required, null allowed for numeric and
+categorical ones since the pipeline imputes them; extra fields forbidden), so the schema always
+matches the model. A category never seen in training, or a row whose every feature is null, is
+scored (the pipeline handles both) but flagged: a `warnings` list on that prediction and in its
+log line. A request that breaks it gets a 422 whose message names the
 field (`rows[0].age: Field required`), and so do rows the model cannot score (it raises
 ValueError, or its output is not finite). Any other failure inside the model gets a JSON 500,
 never an HTML page or a dropped connection. Every prediction is appended to
@@ -47,10 +50,6 @@ log = logging.getLogger(__name__)
 
 MAX_ROWS = 1000
 MAX_TEXT_CHARS = 100_000  # per text field: bounds the work one request can cause
-# A numeric field may lie this many spans (max - min, or the magnitude when larger) outside the
-# range seen at training time: wide enough for honest outliers, narrow enough that the scaler
-# cannot overflow and the model is never asked to extrapolate by orders of magnitude.
-BOUND_MARGIN = 1000.0
 
 
 class ErrorDetail(BaseModel):
@@ -83,6 +82,11 @@ class Prediction(BaseModel):
     probas: dict[str, float] | None = Field(
         None, description="multiclass/text: probability per class"
     )
+    warnings: list[str] | None = Field(
+        None,
+        description="inputs unlike the training data that were still scored: a category never "
+        "seen in training, or a row whose every feature is null",
+    )
 
 
 class PredictResponse(BaseModel):
@@ -96,6 +100,11 @@ class Health(BaseModel):
     model_version: str
     task_type: str
     uptime_s: float
+    ready: bool | None = Field(
+        description="the readiness gate's verdict on this model (reports/readiness.json); "
+        "null when it was never evaluated"
+    )
+    forced: bool = Field(description="served with --force although the gate did not pass it")
 
 
 def _category_type(categories: list[Any]) -> Any:
@@ -110,22 +119,55 @@ def _category_type(categories: list[Any]) -> Any:
     return str
 
 
-def numeric_bounds(profile: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
-    """{feature: (low, high)} accepted by the service, from the reference profile's min and max.
-
-    The span is max - min, or the largest magnitude (at least 1) when that is wider, so a feature
-    seen only as 0/1 or as a constant still accepts ordinary values.
-    """
-    bounds: dict[str, tuple[float, float]] = {}
-    for name, entry in ((profile or {}).get("features") or {}).items():
+def _ranges(entries: Any) -> dict[str, tuple[float, float]]:
+    found: dict[str, tuple[float, float]] = {}
+    for name, entry in entries:
         if not isinstance(entry, dict) or entry.get("kind") != "numeric":
             continue
         low, high = entry.get("min"), entry.get("max")
-        if not isinstance(low, int | float) or not isinstance(high, int | float):
-            continue
-        span = max(float(high) - float(low), abs(float(low)), abs(float(high)), 1.0)
-        bounds[str(name)] = (float(low) - BOUND_MARGIN * span, float(high) + BOUND_MARGIN * span)
+        if isinstance(low, int | float) and isinstance(high, int | float):
+            found[str(name)] = (float(low), float(high))
+    return found
+
+
+def numeric_bounds(
+    profile: dict[str, Any] | None, meta: dict[str, Any] | None = None, margin: float = 1.0
+) -> dict[str, tuple[float, float]]:
+    """{feature: (low, high)} accepted by the service: the range seen in training (model_meta.json)
+    and in the reference window (profile.json), widened by `margin` times its span on each side.
+
+    A feature seen as a single value gets a span of a tenth of its magnitude (at least 1).
+    """
+    seen = _ranges(((profile or {}).get("features") or {}).items())
+    for name, (low, high) in _ranges(
+        (f.get("name"), f) for f in (meta or {}).get("features", [])
+    ).items():
+        known = seen.get(name, (low, high))
+        seen[name] = (min(low, known[0]), max(high, known[1]))
+    bounds: dict[str, tuple[float, float]] = {}
+    for name, (low, high) in seen.items():
+        span = high - low if high > low else max(abs(high) / 10, 1.0)
+        bounds[name] = (low - margin * span, high + margin * span)
     return bounds
+
+
+def input_warnings(meta: dict[str, Any], frame: pd.DataFrame) -> list[list[str]]:
+    """Per row: the categories never seen in training, and whether every feature is null."""
+    notes: list[list[str]] = [[] for _ in range(len(frame))]
+    for feature in meta["features"]:
+        known = feature.get("categories")
+        if feature["kind"] != "categorical" or not known:
+            continue
+        values = frame[feature["name"]]
+        unseen = values.notna() & ~values.astype(str).isin(set(known))
+        for position in np.flatnonzero(unseen.to_numpy()):
+            notes[position].append(
+                f"{feature['name']}: {values.iloc[position]!r} was never seen in training"
+            )
+    empty = frame[[f["name"] for f in meta["features"]]].isna().all(axis=1).to_numpy()
+    for position in np.flatnonzero(empty):
+        notes[position].append("every feature is null: the prediction rests on imputed values")
+    return notes
 
 
 def _not_blank(text: str) -> str:
@@ -188,6 +230,8 @@ class Predictor:
     batch_model: type[BaseModel]
     log: PredictionLog | None
     bounds: dict[str, tuple[float, float]] | None = None
+    ready: bool | None = None
+    forced: bool = False
 
     @classmethod
     def load(
@@ -196,9 +240,11 @@ class Predictor:
         meta = load_meta(cfg)
         profile_path = reference_dir(cfg) / "profile.json"
         profile = read_json(profile_path) if profile_path.is_file() else None
-        bounds = numeric_bounds(profile)
         if profile is None:
-            log.warning("%s not found: numeric inputs are not range-checked", profile_path)
+            log.warning(
+                "%s not found: numeric inputs are checked against training only", profile_path
+            )
+        bounds = numeric_bounds(profile, meta, cfg.serving.input_margin)
         row_model, batch_model = build_request_models(meta, bounds)
         sink = PredictionLog(log_path or cfg.logs_dir / LOG_NAME) if logging_on else None
         return cls(load_model(cfg), meta, row_model, batch_model, sink, bounds)
@@ -251,6 +297,9 @@ class Predictor:
         request_id = new_request_id()
         frame = self.frame(rows)
         outputs = output_records(self.score(frame))
+        for output, notes in zip(outputs, input_warnings(self.meta, frame), strict=True):
+            if notes:
+                output["warnings"] = notes
         latency_ms = (time.perf_counter() - started) * 1000
         if self.log is not None:
             self.log.write(
@@ -312,10 +361,19 @@ def _internal_error_response(_: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    cfg: Config, *, log_path: Path | None = None, predictor: Predictor | None = None
+    cfg: Config,
+    *,
+    log_path: Path | None = None,
+    predictor: Predictor | None = None,
+    forced: bool = False,
 ) -> FastAPI:
-    """The FastAPI app; the model is loaded here, once, not per request."""
+    """The FastAPI app; the model is loaded here, once, not per request. `forced`: served with
+    --force although the readiness gate did not pass it (shown by /health)."""
+    from .stages.deploy import gate_verdict
+
     predictor = predictor or Predictor.load(cfg, log_path=log_path)
+    predictor.ready = gate_verdict(cfg)[0]
+    predictor.forced = forced
     started = time.time()
     app = FastAPI(
         title=f"{cfg.project.name} prediction service",
@@ -367,6 +425,8 @@ def create_app(
             model_version=predictor.model_version,
             task_type=str(predictor.meta["task_type"]),
             uptime_s=round(time.time() - started, 3),
+            ready=predictor.ready,
+            forced=predictor.forced,
         )
 
     @app.get("/metadata")
@@ -385,6 +445,10 @@ def create_app(
 def create_app_from_env() -> FastAPI:
     """App factory for `uvicorn --factory` and multi-worker serving: config from $MLPIPE_CONFIG
     or ./config.yaml (see config.load_config)."""
-    from .config import load_config
+    import os
 
-    return create_app(load_config())
+    from .config import load_config
+    from .stages.deploy import FORCE_ENV, require_ready
+
+    cfg = load_config()
+    return create_app(cfg, forced=require_ready(cfg, os.environ.get(FORCE_ENV) == "1", "serve"))

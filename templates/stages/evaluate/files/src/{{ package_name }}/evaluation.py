@@ -59,6 +59,10 @@ class Evaluation:
     ci: dict[str, Any] = field(default_factory=dict)
     slices: list[dict[str, Any]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    versus_linear: dict[str, Any] | None = None
+    # the secondary breakdowns docs/formulation.md promises: per_class (classification),
+    # top_tokens (text), by_decile (regression)
+    breakdown: dict[str, Any] = field(default_factory=dict)
 
     @property
     def y(self) -> np.ndarray:
@@ -110,9 +114,93 @@ def evaluate(config: Config) -> Evaluation:
         descriptions=descriptions,
     )
     result.ci = bootstrap(result)
+    result.versus_linear = compare_with_linear(result)
     result.slices = slice_metrics(result)
     result.checks = run_checks(result, predictors)
+    result.breakdown = breakdown(result, predictors["model"])
     return result
+
+
+# ----------------------------------------------------------------------------- breakdowns
+
+
+def breakdown(result: Evaluation, model: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if result.config.is_classification:
+        found["per_class"] = per_class_metrics(result)
+    else:
+        found["by_decile"] = error_by_decile(result)
+    if result.config.task.type == "text_classification":
+        found["top_tokens"] = top_tokens(model, result.meta)
+    return found
+
+
+def per_class_metrics(result: Evaluation) -> list[dict[str, Any]]:
+    """scikit-learn's precision, recall, F1 and support for every class, on the test split."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = [str(c) for c in result.meta["classes"]]
+    truth = [str(v) for v in result.y]
+    said = result.outputs["model"]["prediction"].astype(str).tolist()
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, said, labels=labels, zero_division=0
+    )
+    return [
+        {
+            "class": label,
+            "precision": float(p),
+            "recall": float(r),
+            "f1": float(f),
+            "support": int(n),
+        }
+        for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
+    ]
+
+
+def error_by_decile(result: Evaluation) -> list[dict[str, Any]]:
+    """MAE and mean signed error of the model within each decile of the actual target."""
+    truth = pd.Series(result.y.astype(float), index=result.test.index)
+    error = result.outputs["model"]["prediction"].astype(float) - truth
+    bins = pd.qcut(truth.rank(method="first"), q=min(10, len(truth)), labels=False)
+    rows = []
+    for decile, members in truth.groupby(bins):
+        part = error[members.index]
+        rows.append(
+            {
+                "decile": int(decile) + 1,
+                "target_from": float(members.min()),
+                "target_to": float(members.max()),
+                "n": len(members),
+                "mae": float(part.abs().mean()),
+                "bias": float(part.mean()),
+            }
+        )
+    return rows
+
+
+def top_tokens(model: Any, meta: dict[str, Any], n: int = 8) -> dict[str, list[str]]:
+    """The words and word pairs that push the model most towards each class (largest
+    coefficients of its TF-IDF features); {} when the model is not TF-IDF + a linear model."""
+    pipeline = getattr(model, "estimator_", getattr(model, "estimator", model))
+    steps = getattr(pipeline, "named_steps", {})
+    features, linear = steps.get("features"), steps.get("model")
+    coef = getattr(linear, "coef_", None)
+    if features is None or coef is None:
+        return {}
+    classes = [str(c) for c in meta["classes"]]
+    for name, transformer in getattr(features, "named_transformers_", {}).items():
+        if not name.startswith("text_"):
+            continue
+        vocabulary = transformer.steps[-1][1].get_feature_names_out()
+        where = features.output_indices_[name]
+        weights = np.asarray(coef)[:, where]
+        if weights.shape[0] == 1:  # two classes: one row, positive towards classes[1]
+            weights = np.vstack([-weights[0], weights[0]])
+        return {
+            label: [str(vocabulary[i]) for i in np.argsort(-weights[k])[:n]]
+            for k, label in enumerate(classes)
+        }
+    return {}
 
 
 # ----------------------------------------------------------------------------- uncertainty
@@ -154,13 +242,60 @@ def bootstrap(result: Evaluation) -> dict[str, Any]:
     }
 
 
+def compare_with_linear(result: Evaluation) -> dict[str, Any] | None:
+    """When another candidate than the linear model was chosen: both on the test split, with the
+    95% paired bootstrap interval of the difference (chosen - linear) and the chosen model's own
+    interval. `within_interval` says the chosen model is not worse than the linear one by more than
+    its own interval's half-width (the bar the candidates must clear)."""
+    from .artifacts import candidate_path, load_estimator
+    from .metrics import as_columns
+    from .predict import predict_frame
+
+    path = candidate_path(result.config, "linear")
+    chosen = result.meta.get("candidate")
+    if not chosen or chosen == "linear" or not path.is_file():
+        return None
+    linear_out = predict_frame(load_estimator(path), result.meta, result.test)
+    name, task = result.metric.name, result.config.task.type
+    y = result.y if task == "regression" else result.y.astype(str)
+    linear_value = compute(name, y, linear_out, result.meta)
+    chosen_value = result.primary["model"]
+    model_cols = as_columns(result.outputs["model"], task)
+    linear_cols = as_columns(linear_out, task)
+    rng = np.random.default_rng(result.config.split.seed)
+    differences = []
+    for _ in range(max(result.config.evaluate.bootstrap, 200)):
+        rows = rng.integers(0, len(y), len(y))
+        a = compute(name, y[rows], {k: v[rows] for k, v in model_cols.items()}, result.meta)
+        b = compute(name, y[rows], {k: v[rows] for k, v in linear_cols.items()}, result.meta)
+        if np.isfinite(a) and np.isfinite(b):
+            differences.append(a - b)
+    low, high = np.percentile(differences, [2.5, 97.5]) if differences else (np.nan, np.nan)
+    ci = result.ci.get("model")
+    half_width = (ci[1] - ci[0]) / 2 if ci else 0.0
+    shortfall = (linear_value - chosen_value) * (1 if result.metric.greater_is_better else -1)
+    return {
+        "chosen": chosen,
+        "chosen_value": chosen_value,
+        "linear_value": linear_value,
+        "difference": chosen_value - linear_value,
+        "difference_ci95": [float(low), float(high)],
+        "chosen_ci_half_width": half_width,
+        "within_interval": bool(shortfall <= half_width),
+    }
+
+
 # ----------------------------------------------------------------------------- slices
 
 
 def _slice_keys(column: pd.Series) -> pd.Series:
+    """One text key per row; missing values are their own slice, "(missing)" (pandas keeps NaN
+    through astype(str), which would mix floats into the keys)."""
     if pd.api.types.is_numeric_dtype(column) and column.nunique() > MAX_SLICE_VALUES:
-        return pd.qcut(column, q=4, duplicates="drop").astype(str)
-    return column.astype(str)
+        keys = pd.qcut(column, q=4, duplicates="drop").astype(object)
+    else:
+        keys = column.astype(object)
+    return keys.where(column.notna(), "(missing)").astype(str)
 
 
 def slice_floor(result: Evaluation) -> float | None:
@@ -238,6 +373,9 @@ def run_checks(result: Evaluation, predictors: dict[str, Any]) -> list[Check]:
         check_perturbation(result, predictors["model"]),
         check_documents(result),
     ]
+    for check in checks:  # a warning never stops the pipeline, so it is never shown as blocking
+        if check.status == "warn":
+            check.blocking = False
     return checks
 
 
@@ -284,15 +422,37 @@ def check_no_leakage(result: Evaluation) -> Check:
     config = result.config
     parts = {name: load_split(config, name) for name in ("train", "test", "serving")}
     problems = leakage_problems(config, parts)
-    return Check(
-        "R2",
-        "No leakage between train, test and serving",
-        "fail" if problems else "pass",
-        True,
-        value=len(problems),
-        threshold=0,
-        detail="; ".join(problems),
-    )
+    name = "No leakage between train, test and serving"
+    if problems:
+        return Check(
+            name=name,
+            id="R2",
+            status="fail",
+            blocking=True,
+            value=len(problems),
+            threshold=0,
+            detail="; ".join(problems),
+        )
+    copies = duplicates_summary(result).get("test_rows_in_train") or 0
+    if copies:  # kept duplicates: distinct rows, but the test set partly repeats train
+        detail = (
+            f"{copies} of {len(result.test)} test rows have an identical row in train"
+            " (data.duplicates: keep), so the test metric may flatter the model on unseen rows"
+        )
+        return Check("R2", name, "warn", False, value=0, threshold=0, detail=detail)
+    return Check("R2", name, "pass", True, value=0, threshold=0)
+
+
+def duplicates_summary(result: Evaluation) -> dict[str, Any]:
+    """The data stage's duplicate counts (data/processed/summary.json), {} when not recorded."""
+    import json
+
+    path = result.config.processed_dir / "summary.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8")).get("duplicates")
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def check_forbidden(result: Evaluation) -> Check:
@@ -342,19 +502,41 @@ def check_baselines(result: Evaluation) -> list[Check]:
         )
     difference = result.ci.get("difference")
     if difference:
-        better = difference[0] > 0 if result.metric.greater_is_better else difference[1] < 0
-        checks.append(
-            Check(
-                "R5c",
-                f"Paired bootstrap CI vs the {result.ci['baseline']} baseline excludes 0",
-                "pass" if better else "warn",
-                False,
-                value=difference,
-                threshold=0,
-                detail="" if better else "the test set is too small to be sure the model is better",
-            )
-        )
+        checks.append(paired_interval_check(result, difference))
     return checks
+
+
+def paired_interval_check(result: Evaluation, difference: list[float]) -> Check:
+    """R5c: is the model's advantage over the best baseline (model - baseline, same resampled rows)
+    beyond sampling noise? Either side of 0 can be significant: better, or significantly worse."""
+    low, high = difference
+    higher = result.metric.greater_is_better
+    better = low > 0 if higher else high < 0
+    worse = high < 0 if higher else low > 0
+    baseline = result.ci["baseline"]
+    if better:
+        status, detail = "pass", f"the model is better than the {baseline} baseline beyond noise"
+    elif worse:
+        status = "warn"
+        detail = (
+            f"the model is significantly worse than the {baseline} baseline: the whole interval"
+            " lies on the wrong side of 0"
+        )
+    else:
+        status = "warn"
+        detail = (
+            f"the interval includes 0: the test set is too small to tell the model from the"
+            f" {baseline} baseline"
+        )
+    return Check(
+        "R5c",
+        f"Paired bootstrap CI vs the {baseline} baseline excludes 0",
+        status,
+        False,
+        value=difference,
+        threshold=0,
+        detail=detail,
+    )
 
 
 def check_slices(result: Evaluation) -> Check:

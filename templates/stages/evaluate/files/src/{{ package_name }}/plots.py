@@ -113,6 +113,10 @@ def _roc_multiclass(result: Evaluation, folder: Path) -> Path:
                 truth, result.outputs["model"][f"proba_{c}"], name=f"{c} vs rest", ax=ax
             )
     ax.plot([0, 1], [0, 1], ":", color="grey")
+    # RocCurveDisplay names "Positive label: 1" (True, for a one-vs-rest mask) on both axes: here
+    # each curve has its own positive class, named in the legend.
+    ax.set_xlabel("false positive rate (rows of the other classes)")
+    ax.set_ylabel("true positive rate (rows of the curve's class)")
     ax.set_title("One-vs-rest ROC on the test split")
     return _save(fig, folder / "roc.png")
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from .evaluation import PREDICTORS, Evaluation
+from .evaluation import PREDICTORS, Evaluation, duplicates_summary
 from .metrics import METRICS
 
 
@@ -50,6 +51,9 @@ def readiness(result: Evaluation) -> dict[str, Any]:
         "metrics": result.metrics,
         "bootstrap": result.ci,
         "slices": result.slices,
+        "candidate": result.meta.get("candidate"),
+        "versus_linear": result.versus_linear,
+        "breakdown": result.breakdown,
         "checks": [c.as_dict() for c in result.checks],
         "failed": [c.id for c in result.checks if c.blocking and c.status == "fail"],
     }
@@ -70,6 +74,8 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
         f"better): model **{fmt(result.primary['model'])}**"
         + (f" (95% bootstrap CI {fmt(ci[0])} – {fmt(ci[1])})" if ci else "")
         + f", dummy {fmt(result.primary['dummy'])}, heuristic {fmt(result.primary['heuristic'])}.",
+        "",
+        duplicates_line(result),
         "",
         "## Readiness checks",
         "",
@@ -93,12 +99,15 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
         lines.append(f"| {label} | {values} |")
     lines += ["", "What each predictor is:", ""]
     lines += [f"- **{p}**: {result.descriptions.get(p, '')}" for p in PREDICTORS]
+    if result.meta.get("model_loss"):
+        lines.append(f"- the model's loss: {result.meta['model_loss']}")
     if result.meta.get("threshold") is not None:
         lines.append(
             f"- decision threshold {result.meta['threshold']:.3f}, chosen on 5-fold cross-validation of"
             f" the training data to minimise expected cost (false positive {cfg.evaluate.cost_fp},"
             f" false negative {cfg.evaluate.cost_fn})"
         )
+    lines += _candidates_section(result)
     if result.slices:
         lines += [
             "",
@@ -112,6 +121,7 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
                 f"| {s['column']} = {s['value']} | {s['n']} | {fmt(s.get('metric'))} | "
                 f"{fmt(s.get('baseline'))} | {fmt(s.get('floor'))} | {s['status']} |"
             )
+    lines += _breakdown_section(result)
     lines += _errors_section(result)
     if figures:
         lines += ["", "## Figures", ""]
@@ -119,12 +129,55 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _candidates_section(result: Evaluation) -> list[str]:
+    """How the model was chosen (cross-validation on train) and how it compares with the linear model."""
+    selection = result.meta.get("selection")
+    if not selection:
+        return []
+    lines = [
+        "",
+        "## Model candidates",
+        "",
+        f"Cross-validated on the training split ({selection['folds']} folds, {selection['metric']}); "
+        f"rule: {selection['rule']}. Chosen: **{selection['chosen']}**.",
+        "",
+        "| candidate | CV mean | standard error | fit time (s) |",
+        "|---|---|---|---|",
+    ]
+    for row in selection["candidates"]:
+        mark = " (chosen)" if row["name"] == selection["chosen"] else ""
+        lines.append(
+            f"| {row['name']}{mark} | {fmt(row['cv_mean'])} | {fmt(row['cv_stderr'])} | "
+            f"{fmt(row['fit_seconds'])} |"
+        )
+    if selection.get("params"):
+        lines += ["", f"Hyperparameters from the Optuna search: `{selection['params']}`."]
+    versus = result.versus_linear
+    if versus:
+        low, high = versus["difference_ci95"]
+        verdict = (
+            "not worse than the linear model beyond its bootstrap interval"
+            if versus["within_interval"]
+            else "WORSE than the linear model by more than its bootstrap interval: prefer linear"
+        )
+        lines += [
+            "",
+            f"On the test split: {versus['chosen']} {fmt(versus['chosen_value'])} vs linear "
+            f"{fmt(versus['linear_value'])}; difference {fmt(versus['difference'])} "
+            f"(95% paired bootstrap CI {fmt(low)} – {fmt(high)}): {verdict}.",
+        ]
+    return lines
+
+
 def _errors_section(result: Evaluation) -> list[str]:
     """The most confident mistakes: where to look first when improving the model."""
     cfg = result.config
     out = result.outputs["model"]
     id_column = cfg.task.id_column if cfg.task.id_column in result.test.columns else None
-    ids = result.test[id_column].astype(str) if id_column else result.test.index.astype(str)
+    # without an id column, a row is named by its position in the source data (0 = first data row)
+    index = result.test.index
+    ids = result.test[id_column].astype(str) if id_column else pd.Series(index.astype(str), index)
+    row_label = id_column or "source row"
     truth = result.test[cfg.task.target]
     if cfg.task.type == "regression":
         error = (out["prediction"] - truth.astype(float)).abs()
@@ -133,7 +186,7 @@ def _errors_section(result: Evaluation) -> list[str]:
             f"| {ids[i]} | {fmt(float(truth[i]))} | {fmt(float(out['prediction'][i]))} |"
             for i in worst
         ]
-        header = ["| row | actual | predicted |", "|---|---|---|"]
+        header = [f"| {row_label} | actual | predicted |", "|---|---|---|"]
     else:
         if "score" in out.columns:  # binary: the probability of the class it predicted
             positive = str(result.meta["positive_class"])
@@ -147,10 +200,75 @@ def _errors_section(result: Evaluation) -> list[str]:
             f"| {ids[i]} | {truth[i]} | {out['prediction'][i]} | {fmt(float(confidence[i]))} |"
             for i in worst
         ]
-        header = ["| row | actual | predicted | confidence |", "|---|---|---|---|"]
+        header = [f"| {row_label} | actual | predicted | confidence |", "|---|---|---|---|"]
+        text = cfg.task.text_column if cfg.task.type == "text_classification" else None
+        if text and text in result.test.columns:  # ids alone do not show what the model misread
+            rows = [
+                row[:-1] + f"| {_cell(result.test[text][i])} |"
+                for row, i in zip(rows, worst, strict=True)
+            ]
+            header = [header[0] + " text |", header[1] + "---|"]
     if not rows:
         return []
     return ["", "## Most confident mistakes", "", *header, *rows]
+
+
+def _breakdown_section(result: Evaluation) -> list[str]:
+    """Per-class precision and recall, top tokens per class (text), error by target decile."""
+    lines: list[str] = []
+    found = result.breakdown
+    if found.get("per_class"):
+        lines += ["", "## Per class (test split)", ""]
+        lines += ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {_cell(r['class'])} | {fmt(r['precision'])} | {fmt(r['recall'])} | "
+            f"{fmt(r['f1'])} | {r['support']} |"
+            for r in found["per_class"]
+        ]
+    if found.get("top_tokens"):
+        lines += ["", "## Top tokens per class (the model's largest TF-IDF weights)", ""]
+        lines += [
+            f"- **{_cell(label)}**: {', '.join(_cell(t) for t in tokens)}"
+            for label, tokens in found["top_tokens"].items()
+        ]
+    if found.get("by_decile"):
+        lines += ["", "## Error by target decile (test split)", ""]
+        lines += [
+            "| decile | actual from | to | n | MAE | mean signed error |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['decile']} | {fmt(r['target_from'])} | {fmt(r['target_to'])} | {r['n']} | "
+            f"{fmt(r['mae'])} | {fmt(r['bias'])} |"
+            for r in found["by_decile"]
+        ]
+    return lines
+
+
+def duplicates_line(result: Evaluation) -> str:
+    """What the data stage did with exact duplicate rows, and the overlap they cause."""
+    found = duplicates_summary(result)
+    if not found:
+        return "Duplicates: not recorded (run `make data` again)."
+    if not found.get("rows"):
+        return "Duplicates: no exact duplicate rows in the data."
+    line = (
+        f"Duplicates: {found['rows']} exact duplicate row(s) ({100 * float(found['share']):.1f}%),"
+        f" {'kept' if found.get('policy') == 'keep' else 'dropped before splitting'}"
+        " (data.duplicates)"
+    )
+    if found.get("policy") == "keep":
+        line += (
+            f"; {found.get('test_rows_in_train', 0)} of {len(result.test)} test rows have an"
+            " identical row in train"
+        )
+    return line + ". Rows are named by their position in the source data (`source_row`)."
+
+
+def _cell(value: object, limit: int = 160) -> str:
+    """Text fit for one Markdown table cell: one line, no pipes, shortened."""
+    text = " ".join(str(value).split()).replace("|", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _decision_line(result: Evaluation) -> str:
@@ -184,7 +302,9 @@ def model_card(result: Evaluation) -> str:
         f"- Task: {cfg.task.type}; predicts `{cfg.task.target}`"
         + (f"; positive class `{meta['positive_class']}`" if "positive_class" in meta else "")
         + ".",
-        f"- Model: {result.descriptions.get('model')}.",
+        f"- Model: {result.descriptions.get('model')}"
+        + (f"; loss: {meta['model_loss']}" if meta.get("model_loss") else "")
+        + ".",
         _decision_line(result),
         f"- Libraries: {', '.join(f'{k} {v}' for k, v in meta.get('library_versions', {}).items())}.",
         f"- Owner: {cfg.project.owner or 'not recorded (set project.owner in config.yaml)'}.",
@@ -228,6 +348,7 @@ def model_card(result: Evaluation) -> str:
         f"- {meta.get('training_rows')} rows from {cfg.data.source}"
         + (f" (`data/sample/{cfg.data.sample}`)" if cfg.data.source == "sample" else "")
         + f"; {len(features)} features ({', '.join(f'{v} {k}' for k, v in kinds.items() if v)}).",
+        f"- {duplicates_line(result)}",
         "",
         "## Quantitative analyses",
         "",

@@ -15,6 +15,15 @@ from .monitoring import ACTIONS, Result
 from .reference import Reference, bin_edges, numeric_shares
 
 ICONS = {"ok": "ok", "warn": "WARN", "alert": "ALERT", "error": "ERROR"}
+# every alert's action, most urgent first (each ACTIONS text names its own kind of alert)
+ACTION_ORDER = (
+    "skew",
+    "data_quality",
+    "performance",
+    "drift",
+    "operations_age",
+    "operations_latency",
+)
 
 
 def write_result(result: Result, folder: Path, name: str) -> Path:
@@ -92,11 +101,7 @@ def write_markdown(
     lines += [
         "## What to do (action mapping)",
         "",
-        f"- Data-quality alert: {ACTIONS['data_quality']}",
-        f"- Drift: {ACTIONS['drift']}",
-        f"- Performance alert: {ACTIONS['performance']}",
-        f"- Model age: {ACTIONS['operations_age']}",
-        f"- Latency: {ACTIONS['operations_latency']}",
+        *[f"- {ACTIONS[key]}" for key in ACTION_ORDER],
         "",
         "Thresholds come from config.yaml (`monitor:`); checks marked [sample-size aware] raise a",
         "default threshold to what sampling noise alone reaches at this window size.",
@@ -165,17 +170,21 @@ def _psi_panel(ax: Any, result: Result, psi_warn: float, psi_alert: float) -> No
         [c.value for c in checks],
         color=[colours[c.status] for c in checks],
     )
-    ax.axvline(psi_warn, color="tab:orange", linestyle="--", label=f"psi_warn {psi_warn}")
-    ax.axvline(psi_alert, color="tab:red", linestyle="--", label=f"psi_alert {psi_alert}")
-    ax.scatter(
-        [c.threshold for c in checks],
-        [c.feature for c in checks],
-        marker="|",
-        s=160,
-        color="black",
-        zorder=3,
-        label="alert threshold at this window size",
-    )
+    raised = any((c.threshold or 0.0) > psi_alert for c in checks)
+    if raised:  # small window: each feature has its own, higher, alert threshold: draw those
+        ax.scatter(
+            [c.threshold for c in checks],
+            [c.feature for c in checks],
+            marker="|",
+            s=200,
+            linewidths=2,
+            color="tab:red",
+            zorder=3,
+            label=f"alert threshold at this window size (psi_alert {psi_alert}, raised for noise)",
+        )
+    else:
+        ax.axvline(psi_warn, color="tab:orange", linestyle="--", label=f"warn {psi_warn}")
+        ax.axvline(psi_alert, color="tab:red", linestyle="--", label=f"alert {psi_alert}")
     ax.set_xlabel("PSI vs reference (bars coloured by status)")
     ax.set_title("Input drift per feature")
     ax.legend(loc="lower right")

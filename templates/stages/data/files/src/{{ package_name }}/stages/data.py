@@ -1,5 +1,5 @@
 """The data stage: `data` = ingest -> check the data contract (data/schema.yaml) -> validate (pandera)
--> deduplicate -> split -> data/processed/."""
+-> duplicates (kept and counted, or dropped: data.duplicates) -> split -> data/processed/."""
 
 from __future__ import annotations
 
@@ -36,7 +36,13 @@ def run(config: Config, argv: list[str]) -> int:
     from ..errors import DataError
     from ..ingest import describe_source, load_raw
     from ..schema import validate
-    from ..split import deduplicate, fingerprint, leakage_problems, split_frame
+    from ..split import (
+        deduplicate,
+        duplicate_report,
+        fingerprint,
+        leakage_problems,
+        split_frame,
+    )
 
     source = describe_source(config)
     frame = load_raw(config)
@@ -66,6 +72,7 @@ def run(config: Config, argv: list[str]) -> int:
             log.info(
                 "updated the data contract %s: %s", CONTRACT_FILE, ", ".join(changes) or "no change"
             )
+    raw = frame
     frame = deduplicate(config, frame)
     parts = split_frame(config, frame)
     problems = leakage_problems(config, parts)
@@ -73,9 +80,21 @@ def run(config: Config, argv: list[str]) -> int:
         raise DataError("split leaks: " + "; ".join(problems))
     out = config.processed_dir
     out.mkdir(parents=True, exist_ok=True)
-    summary: dict[str, object] = {"source": source, "method": config.split.method, "splits": {}}
+    duplicates = duplicate_report(config, raw, parts)
+    summary: dict[str, object] = {
+        "source": source,
+        "method": config.split.method,
+        "duplicates": duplicates,
+        "splits": {},
+    }
+    if duplicates["rows"] and config.data.duplicates == "keep":
+        log.warning(
+            "duplicates kept: %s test and %s serving row(s) have an identical row in train",
+            duplicates.get("test_rows_in_train"),
+            duplicates.get("serving_rows_in_train"),
+        )
     for name, part in parts.items():
-        part.to_parquet(out / f"{name}.parquet", index=False)
+        part.to_parquet(out / f"{name}.parquet", index=True)  # the index: each row's source row
         info: dict[str, object] = {"rows": len(part), "fingerprint": fingerprint(part)}
         if config.is_classification:
             shares = part[config.task.target].astype(str).value_counts(normalize=True)

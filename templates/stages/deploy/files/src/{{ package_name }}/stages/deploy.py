@@ -1,7 +1,8 @@
 """Deploy stage: the online service, batch scoring, and the deploy checks.
 
 Commands:
-  serve   run the FastAPI service with uvicorn (host and port from config.yaml's `serving`)
+  serve   run the FastAPI service with uvicorn (host and port from config.yaml's `serving`;
+          $PORT, when set, overrides the port)
   batch   score a CSV or Parquet file -> predictions/<name>.parquet, and log every row
   deploy  the pipeline step: batch-score the serving window (data/processed/serving.parquet)
           into the prediction log, with its labels, for monitoring; then two deploy checks:
@@ -11,6 +12,11 @@ Commands:
           - latency (R15) -> reports/latency.json: when serving.mode is online or both, p50/p95/p99
             of 200 single-row calls through the handler after 20 warm-up calls; a p95 over
             serving.latency_budget_ms fails the step. For batch serving: the batch throughput.
+
+serve, batch and deploy read the readiness gate's verdict (reports/readiness.json) first and refuse
+a model the gate did not pass (NOT READY, or evaluated as another model version) with exit 2,
+unless run with --force, which is logged and shown by the service's /health. A model that was
+never evaluated (no readiness.json) is served with a warning.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ PIPELINE_STEP = "deploy"
 log = logging.getLogger(__name__)
 PROG = f"python -m {__package__.rsplit('.', 1)[0]}"
 
+FORCE_ENV = "MLPIPE_FORCE_SERVE"  # carries --force to the worker processes of `serve --workers`
 SKEW_ROWS = 100
 SKEW_TOLERANCE = 1e-9
 LATENCY_CALLS = 200
@@ -45,8 +52,11 @@ def serve(cfg: Config, argv: list[str]) -> int:
     """Run the prediction service (uvicorn)."""
     parser = argparse.ArgumentParser(prog=f"{PROG} serve", description=serve.__doc__)
     parser.add_argument("--host", default=cfg.serving.host)
-    parser.add_argument("--port", type=int, default=cfg.serving.port)
+    parser.add_argument(
+        "--port", type=int, default=None, help="default: $PORT, else serving.port in config.yaml"
+    )
     parser.add_argument("--workers", type=int, default=1)
+    add_force(parser)
     args = parser.parse_args(argv)
     import os
 
@@ -54,14 +64,17 @@ def serve(cfg: Config, argv: list[str]) -> int:
 
     from ..service import create_app
 
+    args.port = args.port if args.port is not None else default_port(cfg)
+    forced = require_ready(cfg, args.force, "serve")
     if args.workers > 1:  # each worker process builds its own app from the same config file
         if cfg.source is not None:
             os.environ[ENV_VAR] = str(cfg.source)
+        os.environ[FORCE_ENV] = "1" if forced else ""
         factory = f"{__package__.rsplit('.', 1)[0]}.service:create_app_from_env"
         log.info("serving on http://%s:%d (docs: /docs)", args.host, args.port)
         uvicorn.run(factory, factory=True, host=args.host, port=args.port, workers=args.workers)
         return 0
-    app = create_app(cfg)  # loads the model: a missing artefact fails here, before listening
+    app = create_app(cfg, forced=forced)  # loads the model: a missing artefact fails here
     log.info("serving model %s on http://%s:%d (docs: /docs)", app.version, args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
@@ -73,7 +86,9 @@ def batch(cfg: Config, argv: list[str]) -> int:
     parser.add_argument("input", type=Path, help="CSV or Parquet file with the raw feature columns")
     parser.add_argument("--name", help="output name (default: the input file's stem)")
     parser.add_argument("--no-log", action="store_true", help="do not append to the prediction log")
+    add_force(parser)
     args = parser.parse_args(argv)
+    require_ready(cfg, args.force, "batch")
     path = args.input if args.input.is_absolute() else Path.cwd() / args.input
     name = args.name or re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)
     scored = score_file(cfg, path, name=name, log_rows=not args.no_log)
@@ -83,7 +98,10 @@ def batch(cfg: Config, argv: list[str]) -> int:
 
 def deploy(cfg: Config, argv: list[str]) -> int:
     """Score the serving window into the prediction log, then check skew and latency."""
-    argparse.ArgumentParser(prog=f"{PROG} deploy", description=deploy.__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(prog=f"{PROG} deploy", description=deploy.__doc__)
+    add_force(parser)
+    args = parser.parse_args(argv)
+    require_ready(cfg, args.force, "deploy")
     from ..prediction_log import LOG_NAME, PredictionLog
 
     archived = PredictionLog(cfg.logs_dir / LOG_NAME).rotate()
@@ -102,6 +120,64 @@ def deploy(cfg: Config, argv: list[str]) -> int:
 
 
 COMMANDS = {"serve": serve, "batch": batch, "deploy": deploy}
+
+
+def add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="use the model although the readiness gate did not pass it (logged; /health shows it)",
+    )
+
+
+def default_port(cfg: Config) -> int:
+    """$PORT (set by container platforms) when present, else serving.port."""
+    import os
+
+    value = os.environ.get("PORT", "").strip()
+    if not value:
+        return cfg.serving.port
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise DataError(f"environment variable PORT: {value!r} is not a port number (1-65535)")
+    return int(value)
+
+
+def gate_verdict(cfg: Config) -> tuple[bool | None, str]:
+    """(ready, why) from reports/readiness.json for the saved model; ready is None when the model
+    was never evaluated."""
+    from ..artifacts import load_meta, read_json
+
+    path = cfg.reports_dir / "readiness.json"
+    if not path.is_file():
+        return None, f"{path.name} not found: the model was never evaluated (make evaluate)"
+    report = read_json(path)
+    version = load_meta(cfg).get("model_version")
+    if report.get("model_version") != version:
+        return False, (
+            f"{path.name} judged model {report.get('model_version')}, not the saved model {version}:"
+            " run `make evaluate` again"
+        )
+    if report.get("ready") is not True:
+        failed = ", ".join(map(str, report.get("failed") or [])) or "see reports/evaluation.md"
+        return False, f"the readiness gate found model {version} NOT READY (failed: {failed})"
+    return True, f"model {version} passed the readiness gate"
+
+
+def require_ready(cfg: Config, force: bool, action: str) -> bool:
+    """Refuse (DataError, exit 2) to use a model the gate did not pass, unless forced; returns
+    whether the model is used only because of --force."""
+    ready, why = gate_verdict(cfg)
+    if ready is None:
+        log.warning("%s: %s", action, why)
+        return False
+    if ready:
+        return False
+    if not force:
+        raise DataError(
+            f"{action} refused: {why}; fix the model, or pass --force to {action} it anyway"
+        )
+    log.warning("%s FORCED: %s", action, why)
+    return True
 
 
 def check_columns(meta: dict[str, Any], frame: Any, where: str) -> None:
@@ -141,6 +217,7 @@ def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Scored:
         outputs = predict_frame(model, meta, frame)
     except ValueError as err:  # e.g. a value so large the scaler overflows: the file's fault
         raise DataError(f"{path}: the model cannot score these rows ({err})") from err
+    _require_finite(outputs, path)
     elapsed_ms = (time.perf_counter() - started) * 1000
     # ids, the raw inputs, the label when known, and the outputs: a complete record that
     # `monitor --input` can judge on its own
@@ -165,6 +242,20 @@ def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Scored:
         log.info("logged %d predictions to %s", written, cfg.logs_dir / LOG_NAME)
     log.info("scored %d rows from %s in %.0f ms", len(frame), path, elapsed_ms)
     return Scored(out, len(frame), elapsed_ms / 1000)
+
+
+def _require_finite(outputs: Any, path: Path) -> None:
+    """Outputs that are not finite numbers (inputs far outside the training range) are the file's
+    fault, as the service answers them with a 422: a DataError naming the first such row."""
+    import numpy as np
+
+    numbers = outputs.select_dtypes(include="number").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(numbers).all(axis=1)) if numbers.size else []
+    if len(bad):
+        raise DataError(
+            f"{path}: the model's output is not finite for {len(bad)} row(s) (first: row {bad[0]});"
+            " check their numeric values"
+        )
 
 
 def _rows_json(meta: dict[str, Any], frame: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from ..config import Config
 
@@ -21,17 +22,25 @@ def run(config: Config, argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
 
-    from ..artifacts import write_json, write_text
+    from ..artifacts import load_meta, write_json, write_text
     from ..evaluation import evaluate
     from ..plots import write_figures
     from ..report import evaluation_markdown, fmt, model_card, readiness
+    from ..tracking import start_run
 
-    result = evaluate(config)
     reports = config.reports_dir
-    figures = write_figures(result, reports / "figures")
-    write_json(reports / "readiness.json", readiness(result))
-    write_text(reports / "evaluation.md", evaluation_markdown(result, figures))
-    write_text(reports / "model_card.md", model_card(result))
+    run_id = load_meta(config).get("tracking_run_id")
+    with start_run(config, "evaluate", run_id=run_id):
+        result = evaluate(config)
+        figures = write_figures(result, reports / "figures")
+        record = readiness(result)
+        write_json(reports / "readiness.json", record)
+        write_text(reports / "evaluation.md", evaluation_markdown(result, figures))
+        write_text(reports / "model_card.md", model_card(result))
+        _track(result, record)
+        from ..html_report import write_html_report
+
+        log.info("report for people, figures included: %s", write_html_report(config))
     for check in result.checks:
         if check.status == "skipped":
             continue
@@ -59,6 +68,32 @@ def run(config: Config, argv: list[str]) -> int:
         log.info("blocking checks failed: %s", failed)
         return 0 if args.no_gate else 1
     return 0
+
+
+def _track(result: Any, record: dict[str, Any]) -> None:
+    """Test metrics of the model and both baselines, the verdicts and the reports, into the run of the
+    model evaluated (tracking.py; nothing when tracking is off)."""
+    from .. import tracking
+
+    if tracking.active_run_id() is None:
+        return
+    for name, values in result.metrics.items():
+        tracking.log_metrics(values, prefix=f"test.{name}.")
+    metric = result.metric.name
+    tracking.log_metrics({f"test_{metric}": result.primary["model"], "ready": float(result.ready)})
+    ci = result.ci.get("model")
+    if ci:
+        tracking.log_metrics({f"test_{metric}_ci_low": ci[0], f"test_{metric}_ci_high": ci[1]})
+    if result.versus_linear:
+        tracking.log_metrics({f"test_{metric}_linear": result.versus_linear["linear_value"]})
+    tracking.set_tags(
+        {"ready": str(result.ready).lower(), **{f"check.{c.id}": c.status for c in result.checks}}
+    )
+    reports = result.config.reports_dir
+    tracking.log_dict(record, "reports/readiness.json")
+    tracking.log_artifact(reports / "evaluation.md", "reports")
+    tracking.log_artifact(reports / "model_card.md", "reports")
+    tracking.log_artifacts(reports / "figures", "reports/figures")
 
 
 COMMANDS = {"evaluate": run}

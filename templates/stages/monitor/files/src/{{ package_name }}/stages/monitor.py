@@ -101,6 +101,7 @@ def monitor(cfg: Config, argv: list[str]) -> int:
         shift=args.shift_demo,
     )
     status = judge(cfg, spec)
+    _write_page(cfg)
     if args.fail_on == "warn" and status == "warn":
         return 1
     return EXIT[status]
@@ -118,6 +119,7 @@ def monitor_demo(cfg: Config, argv: list[str]) -> int:
         log.info("no prediction log: judging the serving split, scored by the saved model")
         calm_spec = WindowSpec(input=split_path(cfg, "serving"), score=True)
     calm = judge(cfg, calm_spec)
+    _write_page(cfg)
     if calm == "error":
         return EXIT[calm]
     if calm == "alert":  # real drift in the held-out window is news, not a broken pipeline
@@ -136,6 +138,13 @@ def monitor_demo(cfg: Config, argv: list[str]) -> int:
 
 
 COMMANDS = {"monitor": monitor, "monitor-demo": monitor_demo}
+
+
+def _write_page(cfg: Config) -> None:
+    """reports/report.html: the evaluation and the latest window in one self-contained page."""
+    from ..html_report import write_html_report
+
+    log.info("report for people, figures included: %s", write_html_report(cfg))
 
 
 def judge(cfg: Config, spec: WindowSpec) -> str:

@@ -1,0 +1,109 @@
+"""The record `.mlscaffold.yaml`: what generated a repo, with which answers, and which stages.
+
+`add`, `update`, `diff`, `check` and `score` read it. Unknown keys are errors (P14) and a record written
+by a newer mlscaffold is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlscaffold._version import __version__
+from mlscaffold.errors import UserError, did_you_mean
+from mlscaffold.yamlio import dumps_yaml, load_mapping
+
+RECORD_NAME = ".mlscaffold.yaml"
+_KEYS = {"mlscaffold_version", "template", "answers", "stages", "pristine"}
+_TEMPLATE_KEYS = {"source", "version", "name", "commit"}
+_STAGE_KEYS = {"version"}
+
+
+@dataclass(frozen=True)
+class Record:
+    mlscaffold_version: str
+    template_source: str
+    template_version: str
+    template_name: str = ""
+    template_commit: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)  # stage name -> template version applied
+    pristine: str | None = None  # commit id of the last pristine rendering (for update's merge base)
+
+    def to_yaml(self) -> str:
+        data: dict[str, Any] = {
+            "mlscaffold_version": self.mlscaffold_version,
+            "template": {
+                "name": self.template_name,
+                "source": self.template_source,
+                "version": self.template_version,
+                **({"commit": self.template_commit} if self.template_commit else {}),
+            },
+            "answers": self.answers,
+            "stages": {name: {"version": version} for name, version in self.stages.items()},
+        }
+        if self.pristine:
+            data["pristine"] = self.pristine
+        header = "# Written by mlscaffold: what generated this repo. `mlscaffold update` reads it.\n"
+        return header + dumps_yaml(data)
+
+
+def _newer_than_us(version: str, where: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) > Version(__version__)
+    except InvalidVersion as err:
+        raise UserError(f"{where}: 'mlscaffold_version' is not a version: {version!r}") from err
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: expected a mapping")
+    return value
+
+
+def _known(data: dict[str, Any], keys: set[str], where: str) -> None:
+    for key in data:
+        if not isinstance(key, str):
+            raise UserError(f"{where}: key '{'null' if key is None else key}' is not a name")
+        if key not in keys:
+            raise UserError(f"{where}: unknown key '{key}'{did_you_mean(key, keys)}")
+
+
+def read_record(repo: Path) -> Record:
+    path = repo / RECORD_NAME
+    if not path.is_file():
+        raise UserError(f"{path}: no mlscaffold record here (is this a repo made by `mlscaffold new`?)")
+    data = load_mapping(path)
+    where = str(path)
+    _known(data, _KEYS, where)
+    version = str(data.get("mlscaffold_version", ""))
+    if not version:
+        raise UserError(f"{where}: 'mlscaffold_version' is missing")
+    if _newer_than_us(version, where):
+        raise UserError(
+            f"{where}: written by mlscaffold {version}, newer than this one "
+            f"({__version__}); upgrade mlscaffold"
+        )
+    template = _mapping(data.get("template"), f"{where}: template")
+    _known(template, _TEMPLATE_KEYS, f"{where}: template")
+    stages: dict[str, str] = {}
+    for name, entry in _mapping(data.get("stages"), f"{where}: stages").items():
+        entry = _mapping(entry, f"{where}: stages.{name}")
+        _known(entry, _STAGE_KEYS, f"{where}: stages.{name}")
+        stages[str(name)] = str(entry.get("version", ""))
+    pristine = data.get("pristine")
+    return Record(
+        mlscaffold_version=version,
+        template_source=str(template.get("source", "builtin")),
+        template_version=str(template.get("version", "")),
+        template_name=str(template.get("name", "")),
+        template_commit=str(template["commit"]) if template.get("commit") else None,
+        answers=_mapping(data.get("answers"), f"{where}: answers"),
+        stages=stages,
+        pristine=str(pristine) if pristine else None,
+    )
