@@ -179,12 +179,16 @@ def error_by_decile(result: Evaluation) -> list[dict[str, Any]]:
 
 
 def top_tokens(model: Any, meta: dict[str, Any], n: int = 8) -> dict[str, list[str]]:
-    """The words and word pairs that push the model most towards each class (largest
-    coefficients of its TF-IDF features); {} when the model is not TF-IDF + a linear model."""
+    """The words and word pairs that push the model most towards each class: the largest
+    coefficients of its TF-IDF features for a linear model, or for naive Bayes the per-class feature
+    log-weights centred across classes; {} for any other model."""
     pipeline = getattr(model, "estimator_", getattr(model, "estimator", model))
     steps = getattr(pipeline, "named_steps", {})
-    features, linear = steps.get("features"), steps.get("model")
-    coef = getattr(linear, "coef_", None)
+    features, estimator = steps.get("features"), steps.get("model")
+    coef = getattr(estimator, "coef_", None)
+    if coef is None and getattr(estimator, "feature_log_prob_", None) is not None:
+        log_weights = np.asarray(estimator.feature_log_prob_)  # (classes, features), higher = that class
+        coef = log_weights - log_weights.mean(axis=0, keepdims=True)
     if features is None or coef is None:
         return {}
     classes = [str(c) for c in meta["classes"]]
