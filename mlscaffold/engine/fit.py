@@ -48,6 +48,9 @@ class Fitted:
     edits: list[Change] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
     next_step: str = ""
+    install: list[str] = field(default_factory=list)  # the install commands, in order
+    run: str = "make all"  # the command that runs the whole pipeline
+    tests: str = "make test"  # the command that runs every test of the repo
 
 
 def repo_files(repo: Path) -> list[str]:
@@ -141,9 +144,11 @@ def fit_specs(repo: Path, facts: RepoFacts, specs: Iterable[FileSpec], units: Se
     run = _fit_makefile(repo, files, fitted)
     install = _fit_pyproject(repo, facts, files, units, fitted)
     _fit_gitignore(repo, files, units, fitted)
+    tests = "make test" if run == "make all" else "python -m pytest"
+    run = run or f"python -m {facts.pipeline} all"
+    fitted.install, fitted.run, fitted.tests = install, run, tests
     if ".github/workflows/ci.yml" in files:  # the base's workflow assumes the generated layout
         files.pop(".github/workflows/ci.yml")
-        tests = "make test" if run == "make all" else "python -m pytest"
         content = edits.foreign_ci(
             [line.replace("pip install", "python -m pip install") for line in install], run, tests
         )
@@ -173,6 +178,8 @@ def _fit_makefile(repo: Path, files: dict[str, FileSpec], fitted: Fitted) -> str
     texts = [text for _, text in sorted(sources.items(), key=_make_order)]
     # the user's own install, lint and format stay theirs: the pipeline's assume the generated layout
     targets = [t for t in edits.make_targets_of(texts) if t not in ("install", "lint", "format")]
+    if not targets:  # the stages bring no make targets: the user's Makefile stays as it is
+        return ""
     current = user_makefile.read_bytes().decode("utf-8", "surrogateescape")
     merged = edits.merge_namespaced_block(current, targets)
     if merged is not None:

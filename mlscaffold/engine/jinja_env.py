@@ -236,3 +236,9 @@ def evaluate(env: jinja2.Environment, expression: str, context: Mapping[str, Any
     if isinstance(value, jinja2.Undefined):
         raise TemplateError(f"{where}: expression {expression!r} is undefined")
     return value
+
+
+# The sandbox and its bounded helpers, for the cookiecutter library's environment (engine.ccrender).
+BoundedSandbox = _BoundedSandbox
+bounded_range = _bounded_range
+bounded_replace = _bounded_replace

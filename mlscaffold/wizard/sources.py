@@ -89,7 +89,8 @@ def gather_answers(
         probe=sources.probe,
     )
     answers = {**answers, **engine}
-    check_answers(answers)
+    owned = frozenset(str(q.get("name")) for q in tset.base.questions) if tset.base.is_cookiecutter else None
+    check_answers(answers, owned or frozenset())
     return answers
 
 
