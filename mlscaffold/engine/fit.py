@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ class Fitted:
     install: list[str] = field(default_factory=list)  # the install commands, in order
     run: str = "make all"  # the command that runs the whole pipeline
     tests: str = "make test"  # the command that runs every test of the repo
+    namespaced: list[str] = field(default_factory=list)  # the pipeline's targets reached as `ml-<target>`
 
 
 def repo_files(repo: Path) -> list[str]:
@@ -147,6 +148,7 @@ def fit_specs(repo: Path, facts: RepoFacts, specs: Iterable[FileSpec], units: Se
     tests = "make test" if run == "make all" else "python -m pytest"
     run = run or f"python -m {facts.pipeline} all"
     fitted.install, fitted.run, fitted.tests = install, run, tests
+    _namespace_workflows(files, fitted.namespaced)
     if ".github/workflows/ci.yml" in files:  # the base's workflow assumes the generated layout
         files.pop(".github/workflows/ci.yml")
         content = edits.foreign_ci(
@@ -181,6 +183,7 @@ def _fit_makefile(repo: Path, files: dict[str, FileSpec], fitted: Fitted) -> str
     if not targets:  # the stages bring no make targets: the user's Makefile stays as it is
         return ""
     current = user_makefile.read_bytes().decode("utf-8", "surrogateescape")
+    fitted.namespaced = targets
     merged = edits.merge_namespaced_block(current, targets)
     if merged is not None:
         fitted.edits.append(Change("Makefile", "modify", merged, user_makefile.stat().st_mode & 0o777))
@@ -191,6 +194,27 @@ def _fit_makefile(repo: Path, files: dict[str, FileSpec], fitted: Fitted) -> str
             "your own targets and variables are untouched"
         )
     return "make ml-all"
+
+
+def _namespace_workflows(files: dict[str, FileSpec], targets: list[str]) -> None:
+    """The stages' own workflows (monitor.yml: `make data train deploy`) call the namespaced targets
+    when the pipeline's make targets live behind `ml-*`: the repo's own `data` is another target."""
+    import re
+
+    if not targets:
+        return
+    call = re.compile(r"\bmake((?:[ \t]+[A-Za-z][A-Za-z0-9_-]*)+)")
+
+    def rename(match: re.Match[str]) -> str:
+        words = re.split(r"([ \t]+)", match.group(1))
+        return "make" + "".join(f"ml-{w}" if w in targets else w for w in words)
+
+    for path, spec in list(files.items()):
+        if path.startswith(".github/workflows/") and path.endswith((".yml", ".yaml")):
+            text = spec.content.decode("utf-8")
+            fitted = call.sub(rename, text)
+            if fitted != text:
+                files[path] = replace(spec, data=fitted.encode("utf-8"), source=None)
 
 
 def _is_pipeline_make(path: str) -> bool:
