@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from mlscaffold import AnswerSources, new_project
 from mlscaffold.engine.record import read_record
 from mlscaffold.errors import AnswerError, TemplateError, TrustError
@@ -84,14 +85,19 @@ def _assert_only_dependencies_added(theirs: dict[str, Any], ours: dict[str, Any]
     assert set(project.get("dependencies", [])) <= set(mine["dependencies"])
     for extra, deps in project.get("optional-dependencies", {}).items():
         assert set(deps) <= set(mine["optional-dependencies"][extra])
-    assert {k: v for k, v in ours.items() if k != "project"} == {k: v for k, v in theirs.items() if k != "project"}
+    assert {k: v for k, v in ours.items() if k != "project"} == {
+        k: v for k, v in theirs.items() if k != "project"
+    }
 
 
 CASES = {
     # the defaults: a hyphenated distribution name, the time tag, private and dict variables
     "package-defaults": ("package", {"project_name": "Acme Fraud Tools"}),
     # a choice and a bool that change which files and lines there are
-    "package-choices": ("package", {"project_name": "Risk Kit", "license": "BSD-3-Clause", "use_notice": "yes"}),
+    "package-choices": (
+        "package",
+        {"project_name": "Risk Kit", "license": "BSD-3-Clause", "use_notice": "yes"},
+    ),
     "datascience": ("datascience", {"project_name": "churn study", "open_source_license": "No license file"}),
 }
 
@@ -123,7 +129,7 @@ def test_every_cookiecutter_feature_comes_out_as_cookiecutter_renders_it(tmp_pat
 def test_the_pipeline_gets_its_own_package_and_entry_point_beside_the_templates(tmp_path: Path) -> None:
     got = _new(FIXTURES / "package", tmp_path / "p", {"project_name": "Acme Fraud Tools"}, git=False)
     main = got / "src" / "acme_fraud_tools" / "__main__.py"
-    assert "choices=[\"fetch-data\", \"hello\"]" in main.read_text()  # the template's CLI, untouched
+    assert 'choices=["fetch-data", "hello"]' in main.read_text()  # the template's CLI, untouched
     assert (got / "src" / "acme_fraud_tools_pipeline" / "__main__.py").is_file()
     assert (got / "src" / "acme_fraud_tools_pipeline" / "stages" / "data.py").is_file()
     assert (got / "tests" / "conftest.py").read_text().startswith('"""The template\'s own fixtures')
@@ -144,7 +150,9 @@ def test_make_targets_of_the_template_are_kept_and_ci_names_only_targets_that_ex
     got = tmp_path / "p"
     makefile = (got / "Makefile").read_text()
     original = (FIXTURES / "package" / "{{cookiecutter.package_name}}" / "Makefile").read_text()
-    assert makefile.startswith(original.replace("{{ cookiecutter.module_name }}", "acme_fraud_tools").rstrip())
+    assert makefile.startswith(
+        original.replace("{{ cookiecutter.module_name }}", "acme_fraud_tools").rstrip()
+    )
     targets = _make_targets(makefile)
     assert {"data", "install", "lint", "ml-all", "ml-test", "ml-data"} <= targets and "all" not in targets
     next_line = next(line for line in done.stdout.splitlines() if line.startswith("next: "))
@@ -162,7 +170,9 @@ def test_sample_data_is_committed_even_when_the_template_ignores_data(tmp_path: 
     assert "/data/" in (got / ".gitignore").read_text()
     tracked = subprocess.run(["git", "ls-files"], cwd=got, capture_output=True, text=True, check=True).stdout
     assert "data/sample/breast_cancer.csv" in tracked.split()
-    clean = subprocess.run(["git", "status", "--porcelain"], cwd=got, capture_output=True, text=True, check=True)
+    clean = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=got, capture_output=True, text=True, check=True
+    )
     assert clean.stdout == ""
 
 
@@ -181,7 +191,9 @@ def test_a_template_with_code_needs_trust_and_nothing_is_written(tmp_path: Path)
 
 
 def test_trusted_hooks_render_with_jinja_and_local_extensions_load(tmp_path: Path) -> None:
-    expected = _tree(_cookiecutter(FIXTURES / "trusted", tmp_path / "ref", {"project_name": "Hooked"}, hooks=True))
+    expected = _tree(
+        _cookiecutter(FIXTURES / "trusted", tmp_path / "ref", {"project_name": "Hooked"}, hooks=True)
+    )
     assert expected["owner.txt"][0] == b"Ada (risk)\n" and "REMOVE_ME.txt" not in expected
     got = _new(FIXTURES / "trusted", tmp_path / "p", {"project_name": "Hooked"}, trust=True, git=False)
     _assert_same_as_cookiecutter(expected, got)

@@ -62,7 +62,9 @@ def template_answers(unit: Unit, answers: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ("" if answers[k] is None else answers[k]) for k in names if k in answers}
 
 
-def render_base(unit: Unit, answers: Mapping[str, Any], *, trusted: bool, hooks: bool, output_dir: Path | None) -> Rendered:
+def render_base(
+    unit: Unit, answers: Mapping[str, Any], *, trusted: bool, hooks: bool, output_dir: Path | None
+) -> Rendered:
     return render_cookiecutter(
         unit.root, template_answers(unit, answers), trusted=trusted, hooks=hooks, output_dir=output_dir
     )
@@ -103,7 +105,9 @@ def _pyproject(rendered: Rendered) -> dict[str, Any] | None:
     try:
         return tomllib.loads(found[0].decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise TemplateError(f"pyproject.toml (rendered by the cookiecutter template): not valid TOML: {err}") from err
+        raise TemplateError(
+            f"pyproject.toml (rendered by the cookiecutter template): not valid TOML: {err}"
+        ) from err
 
 
 def choose_package(packaging: Packaging, answers: Mapping[str, Any]) -> str | None:
@@ -113,7 +117,10 @@ def choose_package(packaging: Packaging, answers: Mapping[str, Any]) -> str | No
     given = answers.get(BASE_PACKAGE)
     if given:
         if str(given) not in found:
-            raise AnswerError(BASE_PACKAGE, f"{given!r} is not a package of the template (found: {', '.join(found) or 'none'})")
+            raise AnswerError(
+                BASE_PACKAGE,
+                f"{given!r} is not a package of the template (found: {', '.join(found) or 'none'})",
+            )
         return str(given)
     if not packaging.ambiguous:
         return found[0] if found else None
@@ -172,10 +179,12 @@ def _resolve(files: dict[str, FileSpec], theirs: FileSpec, ours: FileSpec, confl
         return f"{path}: the template's file is kept (mlscaffold's version is not written)"
     if path in LINE_MERGED:
         have = theirs.content.decode("utf-8", "surrogateescape")
+        present = {h.strip() for h in have.splitlines()}
         lines = [
-            line for line in ours.content.decode("utf-8").splitlines()
-            if line.strip() and not line.startswith("#") and line.strip() not in {h.strip() for h in have.splitlines()}
-        ]  # fmt: skip
+            line
+            for line in ours.content.decode("utf-8").splitlines()
+            if line.strip() and not line.startswith("#") and line.strip() not in present
+        ]
         if lines:
             files[path] = replace(theirs, data=edits.append_lines(have, lines), origin=f"merged: {path}")
             return f"{path}: appended {len(lines)} line(s) the service image needs"

@@ -92,7 +92,10 @@ def render_cookiecutter(
 
 def _run_child(request: dict[str, Any], scratch: Path, template: Path, trusted: bool) -> None:
     package_parent = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
+    }
     env["MLSCAFFOLD_CC_FSIZE"] = str(64 * 2**20 + 2 * _tree_size(template))
     seconds = TRUSTED_SECONDS if request["hooks"] else UNTRUSTED_SECONDS
     try:
@@ -178,7 +181,7 @@ def _child_render(request: dict[str, Any]) -> dict[str, Any]:
     template = Path(request["template"])
     if not request["trusted"]:
         for module in (generate, cc_hooks, prompt, utils):
-            module.create_env_with_context = _sandboxed_env  # type: ignore[attr-defined]
+            module.create_env_with_context = _sandboxed_env
     else:
         sys.path.append(str(template))  # `_extensions` next to the template, as cookiecutter's main does
     _follow_files(generate)
@@ -275,7 +278,7 @@ def _sandboxed_env(context: dict[str, Any]) -> Any:
 
     from mlscaffold.engine.jinja_env import BoundedSandbox, bounded_range, bounded_replace
 
-    class SandboxedStrictEnvironment(ExtensionLoaderMixin, BoundedSandbox):
+    class SandboxedStrictEnvironment(ExtensionLoaderMixin, BoundedSandbox):  # type: ignore[misc]
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(undefined=jinja2.StrictUndefined, **kwargs)
 

@@ -462,9 +462,11 @@ def cookiecutter_unit(folder: Path) -> Unit:
     inner = [p.name for p in sorted(folder.iterdir()) if "cookiecutter" in p.name and "{{" in p.name]
     if not inner or not (folder / inner[0]).is_dir():
         raise TemplateError(
-            f"{folder}: a cookiecutter template needs a '{{{{ cookiecutter.* }}}}' folder beside cookiecutter.json"
+            f"{folder}: a cookiecutter template needs a '{{{{ cookiecutter.* }}}}' folder "
+            "beside cookiecutter.json"
         )
-    prompts = data.get("__prompts__") if isinstance(data.get("__prompts__"), dict) else {}
+    found = data.get("__prompts__")
+    prompts: dict[str, Any] = found if isinstance(found, dict) else {}
     questions = [_cookiecutter_question(k, data[k], prompts) for k in cookiecutter_variables(data)]
     copy = data.get("_copy_without_render", [])
     return Unit(

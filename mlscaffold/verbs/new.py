@@ -187,7 +187,13 @@ def _new_project(
     target = (dest if dest is not None else Path(context["project_slug"])).absolute()
     _check_destination(target)
     plan = plan_project(
-        tset, answers, stages, trusted=trust, extra=extra, hooks=trust and not dry_run, output_dir=target.parent
+        tset,
+        answers,
+        stages,
+        trusted=trust,
+        extra=extra,
+        hooks=trust and not dry_run,
+        output_dir=target.parent,
     )
     files = plan.files
     if data_copy is not None:
