@@ -38,7 +38,9 @@ DEFAULT_EXTENSIONS = (
 )
 UNTRUSTED_SECONDS = 60.0
 TRUSTED_SECONDS = 900.0  # hooks may install things
-_SKIP_DIRS = frozenset({".git", "__pycache__"})
+# Left by hooks, never files of the project: git's folder, caches, tool environments (a hook that runs
+# `tox` or makes a virtual environment).
+_SKIP_DIRS = frozenset({".git", "__pycache__", ".tox", ".nox"})
 
 
 @dataclass(frozen=True)
@@ -80,17 +82,34 @@ def render_cookiecutter(
             "hooks": hooks and trusted,
             "result": str(scratch / "result.json"),
         }
-        _run_child(request, scratch, template, trusted)
+        done = _run_child(request, scratch, template, trusted)
         result = json.loads((scratch / "result.json").read_text(encoding="utf-8"))
+        result["stderr"] = done.stderr
         if "error" in result:
-            raise TemplateError(str(result["error"]))
+            raise TemplateError(str(result["error"]) + _last_words(result.get("stderr", "")))
         project = Path(result["project_dir"])
         return Rendered(dict(_read_tree(project)), result["context"], project.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_child(request: dict[str, Any], scratch: Path, template: Path, trusted: bool) -> None:
+def _last_words(stderr: str) -> str:
+    """What a failing hook said last (its own error, not cookiecutter's traceback around it)."""
+    said = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip()
+        and not line.startswith((" ", "Traceback"))
+        and "Stopping generation" not in line
+        and "FailedHookException" not in line
+        and not line.startswith("Hook script failed")
+    ]
+    return f" ({said[-1][:300]})" if said else ""
+
+
+def _run_child(
+    request: dict[str, Any], scratch: Path, template: Path, trusted: bool
+) -> subprocess.CompletedProcess[str]:
     package_parent = str(Path(__file__).resolve().parents[2])
     env = {
         **os.environ,
@@ -117,6 +136,7 @@ def _run_child(request: dict[str, Any], scratch: Path, template: Path, trusted: 
         if done.returncode in (-25, 153):  # SIGXFSZ: a file over the size limit
             why = "a rendered file is larger than the template allows (P11)"
         raise TemplateError(f"{template}: cookiecutter stopped: {why}")
+    return done
 
 
 def _tree_size(root: Path) -> int:
@@ -133,14 +153,21 @@ def _read_tree(root: Path) -> Iterator[tuple[str, tuple[bytes, int]]]:
     """Every file cookiecutter (and its hooks) left, by POSIX path; a `.git` a hook made is not a file of
     the project, and a symlink is refused (P1)."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
         here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not _is_environment(here / d))
         for name in sorted(filenames):
             path = here / name
             rel = path.relative_to(root).as_posix()
             if path.is_symlink():
-                raise TemplateError(f"{rel}: the cookiecutter output holds a symlink; refused")
+                raise TemplateError(
+                    f"{rel}: the cookiecutter output holds a symlink (made by a hook?); refused"
+                )
             yield rel, (path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+
+
+def _is_environment(folder: Path) -> bool:
+    """A virtual environment a hook made (it holds pyvenv.cfg)."""
+    return (folder / "pyvenv.cfg").is_file()
 
 
 # ---------------------------------------------------------------------------------------------------
