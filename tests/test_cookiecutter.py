@@ -270,3 +270,16 @@ def test_the_rendering_leaves_nothing_in_tmp(tmp_path: Path, tmpdir_left: Path) 
     _new(FIXTURES / "package", tmp_path / "p", {"project_name": "Acme Fraud Tools"}, git=False)
     assert list(tmpdir_left.iterdir()) == []
     shutil.rmtree(tmp_path / "p")
+
+
+def test_add_later_puts_a_stage_in_the_pipeline_package_beside_the_templates(tmp_path: Path) -> None:
+    from mlscaffold.verbs.add import add_stages
+
+    got = _new(FIXTURES / "package", tmp_path / "p", {"project_name": "Acme Fraud Tools"})
+    before = (got / "src" / "acme_fraud_tools" / "__main__.py").read_bytes()
+    result = add_stages(repo=got, stages=["baseline"], sources=AnswerSources(defaults=True))
+    assert result.added == ("baseline",)
+    assert (got / "src" / "acme_fraud_tools_pipeline" / "stages" / "baseline.py").is_file()
+    assert not (got / "src" / "acme-fraud-tools").exists()
+    assert (got / "src" / "acme_fraud_tools" / "__main__.py").read_bytes() == before
+    assert "ml-train" in _make_targets((got / "Makefile").read_text())

@@ -30,7 +30,6 @@ from typing import Any
 from mlscaffold.engine import edits, fit
 from mlscaffold.engine.ccrender import Rendered, render_cookiecutter
 from mlscaffold.engine.layout import Packaging, detect_packaging, import_name
-from mlscaffold.engine.names import derived_names
 from mlscaffold.engine.render import FileSpec
 from mlscaffold.engine.templates import Unit, cookiecutter_variables, read_cookiecutter_json
 from mlscaffold.errors import AnswerError, TemplateError
@@ -92,10 +91,8 @@ def facts_for(repo: Path, rendered: Rendered, answers: Mapping[str, Any]) -> fit
     packaging = detect_packaging(rendered.files, pyproject)
     chosen = choose_package(packaging, answers)
     facts = fit.detect_repo(repo, None, chosen, None)
-    if chosen is None or chosen == "src":  # a data-science `src` package: name the pipeline after the project
-        project = str(answers.get("project_name") or rendered.project_dir)
-        facts = replace(facts, pipeline=f"{derived_names(project)[1]}_pipeline")
-    return facts
+    project = str(answers.get("project_name") or rendered.project_dir)
+    return replace(facts, pipeline=fit.pipeline_for(chosen, project))
 
 
 def _pyproject(rendered: Rendered) -> dict[str, Any] | None:

@@ -87,6 +87,9 @@ def detect_repo(repo: Path, record: Record | None, package: str | None, choose: 
     the packaging metadata, asking (`choose`) or taking `package` when it names several packages."""
     if record is not None:
         pipeline = str(record.answers.get("package_name") or derived_names(repo.name)[1])
+        if "base_package" in record.answers:  # made on a cookiecutter base: the pipeline sits beside it
+            name = str(record.answers.get("project_name") or repo.name)
+            pipeline = pipeline_for(str(record.answers["base_package"]), name)
         layout: Layout = (
             "flat" if (repo / pipeline).is_dir() and not (repo / "src" / pipeline).is_dir() else "src"
         )
@@ -101,6 +104,14 @@ def detect_repo(repo: Path, record: Record | None, package: str | None, choose: 
     pipeline = f"{chosen.replace('.', '_')}_pipeline" if chosen else derived_names(name)[1]
     check_package_name(pipeline)
     return RepoFacts(name, pipeline, layout, True, chosen, packaging)
+
+
+def pipeline_for(package: str | None, project_name: str) -> str:
+    """The pipeline's package beside a cookiecutter base's: `<package>_pipeline`, or named after the
+    project when the base has no package or calls it `src` (data-science templates)."""
+    if package and package != "src":
+        return f"{package.replace('.', '_')}_pipeline"
+    return f"{derived_names(project_name)[1]}_pipeline"
 
 
 def _choose_package(

@@ -173,7 +173,7 @@ def _on_cookiecutter(
     files = composed.files
     if files.get("pyproject.toml") is not None and files["pyproject.toml"].force_add:
         register_stage_dependencies(files, units)  # a new pyproject.toml: mlscaffold's own
-    recorded = {**answers, **({ccbase.BASE_PACKAGE: facts.package} if facts.package else {})}
+    recorded = {**answers, ccbase.BASE_PACKAGE: facts.package or ""}  # `add` finds the pipeline by it
     record = make_record(tset, recorded, {name: tset.version for name in stages})
     files[RECORD_NAME] = FileSpec(RECORD_NAME, record.to_yaml().encode("utf-8"), 0o644, "record")
     return ProjectPlan(files, composed.merges, composed.next_step)
