@@ -101,7 +101,8 @@ def _sample_finder(tset: TemplateSet) -> Callable[[str], Path | None]:
     """The shipped sample of a task type: the base's data/sample/ file whose name renders for it."""
     from mlscaffold.engine.jinja_env import make_environment, render_text
 
-    folder = tset.base.files_root / "data" / "sample"
+    base = tset.overlay if tset.base.is_cookiecutter and tset.overlay is not None else tset.base
+    folder = base.files_root / "data" / "sample"  # on a cookiecutter base: the mlscaffold base's
     env = make_environment()
 
     def sample_for(task_type: str) -> Path | None:
