@@ -283,3 +283,8 @@ def test_add_later_puts_a_stage_in_the_pipeline_package_beside_the_templates(tmp
     assert not (got / "src" / "acme-fraud-tools").exists()
     assert (got / "src" / "acme_fraud_tools" / "__main__.py").read_bytes() == before
     assert "ml-train" in _make_targets((got / "Makefile").read_text())
+
+
+def test_hooks_leave_nothing_in_tmp(tmp_path: Path, tmpdir_left: Path) -> None:
+    _new(FIXTURES / "trusted", tmp_path / "p", {"project_name": "Hooked"}, trust=True, git=False)
+    assert list(tmpdir_left.iterdir()) == []

@@ -82,7 +82,7 @@ def render_cookiecutter(
             "hooks": hooks and trusted,
             "result": str(scratch / "result.json"),
         }
-        done = _run_child(request, scratch, template, trusted)
+        done = _run_child(request, scratch, template)
         result = json.loads((scratch / "result.json").read_text(encoding="utf-8"))
         result["stderr"] = done.stderr
         if "error" in result:
@@ -107,15 +107,16 @@ def _last_words(stderr: str) -> str:
     return f" ({said[-1][:300]})" if said else ""
 
 
-def _run_child(
-    request: dict[str, Any], scratch: Path, template: Path, trusted: bool
-) -> subprocess.CompletedProcess[str]:
+def _run_child(request: dict[str, Any], scratch: Path, template: Path) -> subprocess.CompletedProcess[str]:
     package_parent = str(Path(__file__).resolve().parents[2])
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
     }
     env["MLSCAFFOLD_CC_FSIZE"] = str(64 * 2**20 + 2 * _tree_size(template))
+    # cookiecutter leaves each rendered hook in a temporary file: keep them in the scratch folder (P15)
+    (scratch / "tmp").mkdir()
+    env["TMPDIR"] = str(scratch / "tmp")
     seconds = TRUSTED_SECONDS if request["hooks"] else UNTRUSTED_SECONDS
     try:
         done = subprocess.run(
