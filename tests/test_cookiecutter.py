@@ -231,6 +231,7 @@ def _template(root: Path, files: dict[str, str], config: str = '{"project_name":
         ("{% if %}\n", r"docs/guide\.md: template syntax error on line 1"),
         ("{{ cookiecutter.nope }}\n", r"docs/guide\.md: .*'nope'"),
         ("{{ ''.__class__.__mro__ }}\n", r"docs/guide\.md: refused by the sandbox"),
+        ("{{ 'x' * 100000000 }}\n", r"docs/guide\.md: refused by the sandbox.*too large"),
     ],
 )
 def test_a_template_error_is_one_message_naming_the_file(tmp_path: Path, text: str, expected: str) -> None:
