@@ -289,3 +289,14 @@ def test_add_later_puts_a_stage_in_the_pipeline_package_beside_the_templates(tmp
 def test_hooks_leave_nothing_in_tmp(tmp_path: Path, tmpdir_left: Path) -> None:
     _new(FIXTURES / "trusted", tmp_path / "p", {"project_name": "Hooked"}, trust=True, git=False)
     assert list(tmpdir_left.iterdir()) == []
+
+
+def test_a_readme_in_another_format_is_the_templates_and_no_second_one_is_written(tmp_path: Path) -> None:
+    template = _template(tmp_path / "cc", {"README.rst": "Demo\n====\n", "demo/__init__.py": ""})
+    result = new_project(
+        dest=tmp_path / "p", template=str(template), git=False,
+        sources=AnswerSources(defaults=True, set_values=("stages=data",)),
+    )  # fmt: skip
+    assert (result.dest / "README.rst").read_text() == "Demo\n====\n"
+    assert not (result.dest / "README.md").exists()
+    assert "README.md: not written; the template has its own README.rst" in result.merges

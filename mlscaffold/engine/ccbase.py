@@ -151,6 +151,10 @@ def compose(rendered: Rendered, fitted: fit.Fitted, facts: fit.RepoFacts, templa
     conflicts: list[str] = []
     for spec in fitted.specs:
         ours = replace(spec, force_add=True)
+        own = _same_document(files, spec.path)
+        if own is not None:  # README.rst of the template: no second README.md beside it
+            merges.append(f"{spec.path}: not written; the template has its own {own}")
+            continue
         theirs = files.get(spec.path)
         if theirs is None or theirs.content == spec.content:
             files[spec.path] = ours
@@ -165,6 +169,16 @@ def compose(rendered: Rendered, fitted: fit.Fitted, facts: fit.RepoFacts, templa
             "out the stage that writes them)"
         )
     return Composed(files, tuple(merges), _next_step(fitted, facts))
+
+
+def _same_document(files: dict[str, FileSpec], path: str) -> str | None:
+    """The template's root README, LICENSE... in another format (`README.rst` for our `README.md`)."""
+    if "/" in path or not any(fnmatch.fnmatch(path, pattern) for pattern in KEPT_FROM_BASE):
+        return None
+    stem = path.split(".")[0].upper()
+    return next(
+        (p for p in sorted(files) if "/" not in p and p != path and p.split(".")[0].upper() == stem), None
+    )
 
 
 def _resolve(files: dict[str, FileSpec], theirs: FileSpec, ours: FileSpec, conflicts: list[str]) -> str:
