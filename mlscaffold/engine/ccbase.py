@@ -64,6 +64,7 @@ def template_answers(unit: Unit, answers: Mapping[str, Any]) -> dict[str, Any]:
 def render_base(
     unit: Unit, answers: Mapping[str, Any], *, trusted: bool, hooks: bool, output_dir: Path | None
 ) -> Rendered:
+    """The template rendered by cookiecutter with the answers that are its variables."""
     return render_cookiecutter(
         unit.root, template_answers(unit, answers), trusted=trusted, hooks=hooks, output_dir=output_dir
     )
