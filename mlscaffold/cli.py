@@ -180,13 +180,18 @@ def new(
         if not sources.interactive:  # else the interview already showed the advice
             for warning in result.warnings:
                 ui.warn(warning)
+        verb = "would merge" if result.dry_run else "merged"
         if result.dry_run:
             ui.out(f"would create {result.dest} with {len(result.files)} files:")
             for name in result.files:
                 ui.out(f"  {name}")
+        for merge in result.merges:  # a cookiecutter base: each merge into the template's files
+            ui.out(f"{verb}: {merge}")
+        if result.dry_run:
             return
         ui.out(f"created {result.dest} ({len(result.files)} files; stages: {', '.join(result.stages)})")
-        ui.out(f"next: cd {shlex.quote(str(result.dest))} && pip install -e '.[dev]' && make all")
+        steps = result.next_step or "pip install -e '.[dev]' && make all"
+        ui.out(f"next: cd {shlex.quote(str(result.dest))} && {steps}")
 
     _run(debug, action)
 

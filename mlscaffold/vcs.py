@@ -16,10 +16,13 @@ from mlscaffold.errors import MlscaffoldError, UserError
 _STREAM_BIG_FILES = "core.bigFileThreshold=16m"
 
 
-def init_and_commit(path: Path, message: str) -> str:
-    """`git init` a new project and commit every file in it; returns the commit id."""
+def init_and_commit(path: Path, message: str, force: Sequence[str] = ()) -> str:
+    """`git init` a new project and commit every file in it; returns the commit id. `force`: files
+    committed even when a .gitignore ignores them (`git add --force`)."""
     _git(path, "init", "--quiet")
     _git(path, "-c", _STREAM_BIG_FILES, "add", "--all", "--", ".")
+    if force:
+        _git(path, "-c", _STREAM_BIG_FILES, "add", "--force", "--", *force)
     _git(
         path,
         "-c",

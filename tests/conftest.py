@@ -33,3 +33,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 def tmpdir_left(isolated_env: Path) -> Iterator[Path]:
     """The test's TMPDIR; tests use it to assert nothing is left behind (P15)."""
     yield isolated_env
+
+
+# The cookiecutter templates the tests render: their files are Jinja, not tests to collect.
+collect_ignore_glob = ["fixtures/*"]

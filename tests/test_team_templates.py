@@ -176,10 +176,10 @@ def test_a_cookiecutter_template_is_the_base_with_stages_on_top(tmp_path: Path) 
     assert (out / "fraud_finder" / "__init__.py").read_text() == '"""Fraud Finder"""\n'
     assert (out / "page.html").read_text() == "{{ not rendered }}\n"
     assert (out / "LICENSE").read_text() == "MIT\n"
-    makefile = (out / "Makefile").read_text()
-    assert makefile.startswith("lint:\n") and "include $(sort $(wildcard mk/*.mk))" in makefile
+    assert (out / "Makefile").read_text() == "lint:\n\truff check .\n"  # no make targets to add
     assert (out / "data.txt").exists()  # the stages are layered on top
     assert not (out / "src").exists()  # the parent base's package files follow the flat layout
+    assert read_record(out).answers["base_package"] == "fraud_finder"
 
 
 def test_the_default_template_comes_from_the_environment(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,10 @@ class Fitted:
     edits: list[Change] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
     next_step: str = ""
+    install: list[str] = field(default_factory=list)  # the install commands, in order
+    run: str = "make all"  # the command that runs the whole pipeline
+    tests: str = "make test"  # the command that runs every test of the repo
+    namespaced: list[str] = field(default_factory=list)  # the pipeline's targets reached as `ml-<target>`
 
 
 def repo_files(repo: Path) -> list[str]:
@@ -83,6 +87,9 @@ def detect_repo(repo: Path, record: Record | None, package: str | None, choose: 
     the packaging metadata, asking (`choose`) or taking `package` when it names several packages."""
     if record is not None:
         pipeline = str(record.answers.get("package_name") or derived_names(repo.name)[1])
+        if "base_package" in record.answers:  # made on a cookiecutter base: the pipeline sits beside it
+            name = str(record.answers.get("project_name") or repo.name)
+            pipeline = pipeline_for(str(record.answers["base_package"]), name)
         layout: Layout = (
             "flat" if (repo / pipeline).is_dir() and not (repo / "src" / pipeline).is_dir() else "src"
         )
@@ -97,6 +104,14 @@ def detect_repo(repo: Path, record: Record | None, package: str | None, choose: 
     pipeline = f"{chosen.replace('.', '_')}_pipeline" if chosen else derived_names(name)[1]
     check_package_name(pipeline)
     return RepoFacts(name, pipeline, layout, True, chosen, packaging)
+
+
+def pipeline_for(package: str | None, project_name: str) -> str:
+    """The pipeline's package beside a cookiecutter base's: `<package>_pipeline`, or named after the
+    project when the base has no package or calls it `src` (data-science templates)."""
+    if package and package != "src":
+        return f"{package.replace('.', '_')}_pipeline"
+    return f"{derived_names(project_name)[1]}_pipeline"
 
 
 def _choose_package(
@@ -141,9 +156,12 @@ def fit_specs(repo: Path, facts: RepoFacts, specs: Iterable[FileSpec], units: Se
     run = _fit_makefile(repo, files, fitted)
     install = _fit_pyproject(repo, facts, files, units, fitted)
     _fit_gitignore(repo, files, units, fitted)
+    tests = "make test" if run == "make all" else "python -m pytest"
+    run = run or f"python -m {facts.pipeline} all"
+    fitted.install, fitted.run, fitted.tests = install, run, tests
+    _namespace_workflows(files, fitted.namespaced)
     if ".github/workflows/ci.yml" in files:  # the base's workflow assumes the generated layout
         files.pop(".github/workflows/ci.yml")
-        tests = "make test" if run == "make all" else "python -m pytest"
         content = edits.foreign_ci(
             [line.replace("pip install", "python -m pip install") for line in install], run, tests
         )
@@ -173,7 +191,10 @@ def _fit_makefile(repo: Path, files: dict[str, FileSpec], fitted: Fitted) -> str
     texts = [text for _, text in sorted(sources.items(), key=_make_order)]
     # the user's own install, lint and format stay theirs: the pipeline's assume the generated layout
     targets = [t for t in edits.make_targets_of(texts) if t not in ("install", "lint", "format")]
+    if not targets:  # the stages bring no make targets: the user's Makefile stays as it is
+        return ""
     current = user_makefile.read_bytes().decode("utf-8", "surrogateescape")
+    fitted.namespaced = targets
     merged = edits.merge_namespaced_block(current, targets)
     if merged is not None:
         fitted.edits.append(Change("Makefile", "modify", merged, user_makefile.stat().st_mode & 0o777))
@@ -184,6 +205,27 @@ def _fit_makefile(repo: Path, files: dict[str, FileSpec], fitted: Fitted) -> str
             "your own targets and variables are untouched"
         )
     return "make ml-all"
+
+
+def _namespace_workflows(files: dict[str, FileSpec], targets: list[str]) -> None:
+    """The stages' own workflows (monitor.yml: `make data train deploy`) call the namespaced targets
+    when the pipeline's make targets live behind `ml-*`: the repo's own `data` is another target."""
+    import re
+
+    if not targets:
+        return
+    call = re.compile(r"\bmake((?:[ \t]+[A-Za-z][A-Za-z0-9_-]*)+)")
+
+    def rename(match: re.Match[str]) -> str:
+        words = re.split(r"([ \t]+)", match.group(1))
+        return "make" + "".join(f"ml-{w}" if w in targets else w for w in words)
+
+    for path, spec in list(files.items()):
+        if path.startswith(".github/workflows/") and path.endswith((".yml", ".yaml")):
+            text = spec.content.decode("utf-8")
+            fitted = call.sub(rename, text)
+            if fitted != text:
+                files[path] = replace(spec, data=fitted.encode("utf-8"), source=None)
 
 
 def _is_pipeline_make(path: str) -> bool:

@@ -112,10 +112,13 @@ def make_environment(
     *,
     trusted: bool = False,
     extensions: Iterable[str] = (),
+    library_extensions: Iterable[str] = (),
 ) -> jinja2.Environment:
     """Build the environment for one template. Extensions load only when trusted (else the caller
-    must already have refused with a TrustError)."""
+    must already have refused with a TrustError); `library_extensions` (cookiecutter's own, for a
+    cookiecutter template's defaults) are not template code and load in the sandbox too."""
     options: dict[str, Any] = {
+        "extensions": list(library_extensions),
         "loader": _RootLoader(root),
         "undefined": jinja2.StrictUndefined,
         "keep_trailing_newline": True,
@@ -124,7 +127,8 @@ def make_environment(
     env: jinja2.Environment
     if trusted:
         try:
-            env = jinja2.Environment(extensions=list(extensions), **options)
+            options["extensions"] += list(extensions)
+            env = jinja2.Environment(**options)
         except (ImportError, AttributeError, ValueError) as err:
             raise TemplateError(f"Jinja extensions {', '.join(extensions)}: cannot load: {err}") from err
     else:
@@ -236,3 +240,9 @@ def evaluate(env: jinja2.Environment, expression: str, context: Mapping[str, Any
     if isinstance(value, jinja2.Undefined):
         raise TemplateError(f"{where}: expression {expression!r} is undefined")
     return value
+
+
+# The sandbox and its bounded helpers, for the cookiecutter library's environment (engine.ccrender).
+BoundedSandbox = _BoundedSandbox
+bounded_range = _bounded_range
+bounded_replace = _bounded_replace

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlscaffold._version import __version__
@@ -18,21 +20,23 @@ from mlscaffold.errors import AnswerError
 
 # Answers the engine itself understands, even when a template set asks no question about them.
 
-ENGINE_KEYS = frozenset({"stages", "package_name", "project_slug"})
+ENGINE_KEYS = frozenset({"stages", "package_name", "project_slug", "base_package"})
 
 
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-def check_answers(answers: Mapping[str, Any]) -> None:
+def check_answers(answers: Mapping[str, Any], owned: frozenset[str] = frozenset()) -> None:
     """Checks the engine makes on every answer set: names that become paths are single, safe segments
-    (P1), and no answer carries a password inside a URL (P10: it would land in the record and git)."""
-    slug = answers.get("project_slug")
+    (P1), and no answer carries a password inside a URL (P10: it would land in the record and git).
+    `owned`: answers that are a cookiecutter template's own variables (a `package_name` that is a
+    distribution name like `acme-tools` is fine there); its rendered paths are checked instead."""
+    slug = answers.get("project_slug") if "project_slug" not in owned else None
     if slug is not None and not (isinstance(slug, str) and _FOLDER_NAME.fullmatch(slug)):
         raise AnswerError(
             "project_slug", f"{slug!r} is not a folder name like churn-model (letters, digits, ._-)"
         )
-    package = answers.get("package_name")
+    package = answers.get("package_name") if "package_name" not in owned else None
     if package is not None:
         check_package_name(str(package))
     for key, value in answers.items():
@@ -80,6 +84,15 @@ def register_stage_dependencies(files: dict[str, FileSpec], units: Sequence[Unit
     files["pyproject.toml"] = FileSpec(spec.path, text.encode("utf-8"), spec.mode, spec.origin)
 
 
+@dataclass(frozen=True)
+class ProjectPlan:
+    """A whole project's files, and (on a cookiecutter base) the merges made and the next step."""
+
+    files: dict[str, FileSpec]
+    merges: tuple[str, ...] = ()
+    next_step: str = ""
+
+
 def render_project(
     tset: TemplateSet,
     answers: Mapping[str, Any],
@@ -88,20 +101,33 @@ def render_project(
     trusted: bool,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, FileSpec]:
-    """Render the base and the given stages, register dependencies, and add the record."""
+    """Render the base and the given stages, register dependencies, and add the record (no hooks)."""
+    return plan_project(tset, answers, stages, trusted=trusted, extra=extra).files
+
+
+def plan_project(
+    tset: TemplateSet,
+    answers: Mapping[str, Any],
+    stages: Sequence[str],
+    *,
+    trusted: bool,
+    extra: Mapping[str, Any] | None = None,
+    hooks: bool = False,
+    output_dir: Path | None = None,
+) -> ProjectPlan:
+    """`render_project`, with what `new` also needs: a cookiecutter base's hooks run when `hooks` (and
+    trusted), `output_dir` is where cookiecutter would write (its `_output_dir`)."""
+    if tset.base.is_cookiecutter:
+        return _on_cookiecutter(tset, answers, stages, trusted, extra, hooks, output_dir)
     units = [tset.stage(name) for name in stages]
     context = build_context(tset, answers, stages, extra)
     base = render_unit(tset.base, context, trusted=trusted)
     groups = [render_unit(unit, context, trusted=trusted) for unit in units]
-    if tset.overlay is not None:
-        base, groups = _layer_on_cookiecutter(tset.overlay, base, units, context, trusted)
     files = merge_specs([base, *groups])
-    register_stage_dependencies(files, [tset.base, *([tset.overlay] if tset.overlay else []), *units])
-    if tset.overlay is not None:  # record the package the files were built with (the cookiecutter's)
-        answers = {**answers, "package_name": context["package_name"]}
+    register_stage_dependencies(files, [tset.base, *units])
     record = make_record(tset, answers, {name: tset.version for name in stages})
     files[RECORD_NAME] = FileSpec(RECORD_NAME, record.to_yaml().encode("utf-8"), 0o644, "record")
-    return files
+    return ProjectPlan(files)
 
 
 def make_record(
@@ -120,26 +146,34 @@ def make_record(
     )
 
 
-def _layer_on_cookiecutter(
-    overlay: Unit, base: list[FileSpec], units: Sequence[Unit], context: dict[str, Any], trusted: bool
-) -> tuple[list[FileSpec], list[list[FileSpec]]]:
-    """A cookiecutter base keeps its files; the mlscaffold base adds what stages plug into, fitted to the
-    cookiecutter's package and layout, and edits shared files (Makefile, .gitignore) minimally."""
-    from mlscaffold.engine.edits import SHARED, detect_layout, merge_shared_file, relayout
+def _on_cookiecutter(
+    tset: TemplateSet,
+    answers: Mapping[str, Any],
+    stages: Sequence[str],
+    trusted: bool,
+    extra: Mapping[str, Any] | None,
+    hooks: bool,
+    output_dir: Path | None,
+) -> ProjectPlan:
+    """The cookiecutter template rendered by cookiecutter; the mlscaffold base and the stages fitted
+    beside it (engine.ccbase); the record keeps the template's answers and the package it found."""
+    from mlscaffold.engine import ccbase, fit
+    from mlscaffold.engine.edits import relayout
 
-    package, layout = detect_layout(spec.path for spec in base)
-    if package is not None:  # the caller's context learns the package, for the record
-        context["package_name"] = package
-        context["cookiecutter"] = {**context["cookiecutter"], "package_name": package}
-    fit = str(context["package_name"])
-    merged = {spec.path: spec for spec in base}
-    for spec in relayout(render_unit(overlay, context, trusted=trusted), fit, layout):
-        mine = merged.get(spec.path)
-        if mine is None:
-            merged[spec.path] = spec
-        elif spec.path in SHARED:
-            edited = merge_shared_file(spec.path, mine.content, spec.content)
-            if edited is not None:
-                merged[spec.path] = FileSpec(spec.path, edited, mine.mode, mine.origin)
-    groups = [relayout(render_unit(unit, context, trusted=trusted), fit, layout) for unit in units]
-    return list(merged.values()), groups
+    assert tset.overlay is not None
+    units = [tset.overlay, *(tset.stage(name) for name in stages)]
+    rendered = ccbase.render_base(tset.base, answers, trusted=trusted, hooks=hooks, output_dir=output_dir)
+    with ccbase.on_disk(rendered) as repo:
+        facts = ccbase.facts_for(repo, rendered, answers)
+        context = build_context(tset, {**answers, "package_name": facts.pipeline}, stages, extra)
+        groups = [render_unit(unit, context, trusted=trusted) for unit in units]
+        specs = relayout(merge_specs(groups).values(), facts.pipeline, facts.layout)
+        fitted = fit.fit_specs(repo, facts, specs, units)
+        composed = ccbase.compose(rendered, fitted, facts, tset.base.root)
+    files = composed.files
+    if files.get("pyproject.toml") is not None and files["pyproject.toml"].force_add:
+        register_stage_dependencies(files, units)  # a new pyproject.toml: mlscaffold's own
+    recorded = {**answers, ccbase.BASE_PACKAGE: facts.package or ""}  # `add` finds the pipeline by it
+    record = make_record(tset, recorded, {name: tset.version for name in stages})
+    files[RECORD_NAME] = FileSpec(RECORD_NAME, record.to_yaml().encode("utf-8"), 0o644, "record")
+    return ProjectPlan(files, composed.merges, composed.next_step)

@@ -40,6 +40,9 @@ class FileSpec:
     mode: int = 0o644
     origin: str = ""
     source: Path | None = None
+    # committed even when a .gitignore ignores it (mlscaffold's own files on a cookiecutter base, such
+    # as the sample data under a base that ignores data/)
+    force_add: bool = False
 
     @property
     def content(self) -> bytes:

@@ -404,12 +404,9 @@ def _merge_questions(inherited: tuple[Any, ...], own: Any, manifest: Path) -> tu
 # cookiecutter templates as a project base
 
 
-def cookiecutter_unit(folder: Path) -> Unit:
-    """A cookiecutter template (cookiecutter.json + one `{{ cookiecutter.* }}` folder) as a base unit:
-    every text file is rendered (cookiecutter's habit), `_copy_without_render` is honoured, and its
-    variables become questions."""
+def read_cookiecutter_json(folder: Path) -> dict[str, Any]:
+    """A template's cookiecutter.json, in its order; errors name the file."""
     import json
-    import re
 
     config = folder / "cookiecutter.json"
     try:
@@ -418,24 +415,52 @@ def cookiecutter_unit(folder: Path) -> Unit:
         raise TemplateError(f"{config}: cannot read: {err}") from err
     if not isinstance(data, dict):
         raise TemplateError(f"{config}: expected a JSON object")
-    inner = [p.name for p in sorted(folder.iterdir()) if p.is_dir() and "{{" in p.name]
-    if len(inner) != 1:
+    if {"template", "templates"} & set(data):
         raise TemplateError(
-            f"{folder}: a cookiecutter template needs exactly one '{{{{ cookiecutter.* }}}}' folder"
+            f"{config}: a template of nested templates; pass the folder of the one you want as --template"
         )
-    questions = []
-    for key, value in data.items():
-        if key.startswith("_"):
-            continue
-        plain = re.sub(r"\bcookiecutter\.", "", value) if isinstance(value, str) else value
-        if isinstance(plain, list) and plain:
-            questions.append(
-                {"name": key, "prompt": f"{key}?", "type": "choice", "choices": plain, "default": plain[0]}
-            )
-        elif isinstance(plain, bool):
-            questions.append({"name": key, "prompt": f"{key}?", "type": "bool", "default": plain})
-        elif isinstance(plain, str | int | float):
-            questions.append({"name": key, "prompt": f"{key}?", "default": plain})
+    return data
+
+
+def cookiecutter_variables(data: dict[str, Any]) -> list[str]:
+    """The variables a person answers (cookiecutter prompts for them): not `_private`, not dicts."""
+    return [k for k, v in data.items() if not k.startswith("_") and not isinstance(v, dict)]
+
+
+def _cookiecutter_question(key: str, value: Any, prompts: dict[str, Any]) -> dict[str, Any]:
+    """One cookiecutter variable as a wizard question, with the template's own prompt
+    (`__prompts__`) when it has one. Its default is the template's, rendered over the earlier answers as
+    cookiecutter renders it (`{{ cookiecutter.x }}` works as it is)."""
+    shown = prompts.get(key)
+    if isinstance(shown, dict):
+        shown = shown.get("__prompt__")
+    question: dict[str, Any] = {"name": key, "prompt": str(shown) if shown else f"{key}?", "required": False}
+    if isinstance(value, list) and value:
+        values = [str(v) for v in value]
+        return {**question, "type": "choice", "choices": values, "default": values[0]}
+    if isinstance(value, bool):
+        return {**question, "type": "bool", "default": value}
+    # cookiecutter renders every other value as text ("1" for 1), and so do the answers
+    return {**question, "default": "" if value is None else str(value)}
+
+
+def cookiecutter_unit(folder: Path) -> Unit:
+    """A cookiecutter template (cookiecutter.json + its `{{ cookiecutter.* }}` folder) as a base unit,
+    rendered by the cookiecutter library (engine.ccrender); its variables become questions. Hooks and
+    `_extensions` of its own are code (--trust)."""
+    from mlscaffold.engine.ccrender import own_extensions
+
+    data = read_cookiecutter_json(folder)
+    # cookiecutter's own rule (cookiecutter.find): the first entry naming cookiecutter between {{ }}
+    inner = [p.name for p in sorted(folder.iterdir()) if "cookiecutter" in p.name and "{{" in p.name]
+    if not inner or not (folder / inner[0]).is_dir():
+        raise TemplateError(
+            f"{folder}: a cookiecutter template needs a '{{{{ cookiecutter.* }}}}' folder "
+            "beside cookiecutter.json"
+        )
+    found = data.get("__prompts__")
+    prompts: dict[str, Any] = found if isinstance(found, dict) else {}
+    questions = [_cookiecutter_question(k, data[k], prompts) for k in cookiecutter_variables(data)]
     copy = data.get("_copy_without_render", [])
     return Unit(
         kind="base",
@@ -445,6 +470,7 @@ def cookiecutter_unit(folder: Path) -> Unit:
         questions=tuple(questions),
         templates_suffix="",
         copy_without_render=tuple(str(c) for c in copy) if isinstance(copy, list) else (),
+        jinja_extensions=tuple(own_extensions(data)),
         files_dir=inner[0],
         is_cookiecutter=True,
     )

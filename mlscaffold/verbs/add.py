@@ -372,7 +372,9 @@ def _plan(
 ) -> _Plan:
     from mlscaffold.engine.project import make_record, render_project
 
-    context = build_context(tset, answers, answers["stages"], template_context(tset.advice, answers))
+    # on a cookiecutter base, `package_name` is the template's answer; the stages go in the pipeline's
+    rendering = {**answers, "package_name": facts.pipeline} if tset.base.is_cookiecutter else answers
+    context = build_context(tset, rendering, answers["stages"], template_context(tset.advice, answers))
     units = [tset.stage(s) for s in new]
     groups = [render_unit(u, context, trusted=options.trust) for u in units]
     if record is None:

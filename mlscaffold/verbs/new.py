@@ -13,7 +13,7 @@ from typing import Any
 
 from mlscaffold._version import __version__
 from mlscaffold.engine.hooks import run_template_code
-from mlscaffold.engine.project import build_context, render_project
+from mlscaffold.engine.project import build_context, plan_project
 from mlscaffold.engine.render import FileSpec
 from mlscaffold.engine.templates import TemplateSet, fetched_templates, load_template_set
 from mlscaffold.engine.write import exclusive, move_into_place, staging_beside, write_tree
@@ -31,6 +31,8 @@ class NewResult:
     warnings: tuple[str, ...] = ()
     dry_run: bool = False
     commit: str | None = None
+    merges: tuple[str, ...] = ()  # on a cookiecutter base: each merge into the template's files
+    next_step: str = ""  # on a cookiecutter base: install, pipeline and tests, with its own commands
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ def _sample_finder(tset: TemplateSet) -> Callable[[str], Path | None]:
     """The shipped sample of a task type: the base's data/sample/ file whose name renders for it."""
     from mlscaffold.engine.jinja_env import make_environment, render_text
 
-    folder = tset.base.files_root / "data" / "sample"
+    base = tset.overlay if tset.base.is_cookiecutter and tset.overlay is not None else tset.base
+    folder = base.files_root / "data" / "sample"  # on a cookiecutter base: the mlscaffold base's
     env = make_environment()
 
     def sample_for(task_type: str) -> Path | None:
@@ -184,7 +187,16 @@ def _new_project(
     context = build_context(tset, answers, stages, extra)
     target = (dest if dest is not None else Path(context["project_slug"])).absolute()
     _check_destination(target)
-    files = render_project(tset, answers, stages, trusted=trust, extra=extra)
+    plan = plan_project(
+        tset,
+        answers,
+        stages,
+        trusted=trust,
+        extra=extra,
+        hooks=trust and not dry_run,
+        output_dir=target.parent,
+    )
+    files = plan.files
     if data_copy is not None:
         files[data_copy.path] = data_copy
     warnings = tuple(advice_for(tset.advice, advised, named_paths=named))
@@ -192,8 +204,9 @@ def _new_project(
         warnings += tuple(finding.shown() for finding in prober.last.findings)
     names = tuple(sorted(files))
     if dry_run:
-        return NewResult(target, names, tuple(stages), warnings, dry_run=True)
-    units = [tset.base, *(tset.stage(name) for name in stages)]
+        return NewResult(target, names, tuple(stages), warnings, True, None, plan.merges, plan.next_step)
+    # a cookiecutter base's hooks ran inside cookiecutter's own rendering (plan_project)
+    units = [*([] if tset.base.is_cookiecutter else [tset.base]), *(tset.stage(name) for name in stages)]
     message = f"Generate {context['project_slug']} with mlscaffold {__version__}"
     inside = git and _in_repository(target.parent)  # a monorepo: no repository nested in it
     with exclusive(target.parent), staging_beside(target) as staging:
@@ -209,11 +222,11 @@ def _new_project(
             from mlscaffold.vcs import init_and_commit
 
             store_first_pristine(staging, files)
-            commit = init_and_commit(staging, message)
+            commit = init_and_commit(staging, message, [s.path for s in files.values() if s.force_add])
         move_into_place(staging, target)
     if inside:
         commit = _commit_in_enclosing_repo(target, files, message)
-    return NewResult(target, names, tuple(stages), warnings, commit=commit)
+    return NewResult(target, names, tuple(stages), warnings, False, commit, plan.merges, plan.next_step)
 
 
 def _in_repository(folder: Path) -> bool:

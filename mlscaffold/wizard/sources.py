@@ -84,13 +84,24 @@ def gather_answers(
         interactive=sources.interactive,
         asker=sources.asker,
         advice_sets=tset.advice,
-        env=make_environment(),
+        env=make_environment(library_extensions=_library_extensions(tset)),
         defaults=sources.may_default,
         probe=sources.probe,
     )
     answers = {**answers, **engine}
-    check_answers(answers)
+    owned = frozenset(str(q.get("name")) for q in tset.base.questions) if tset.base.is_cookiecutter else None
+    check_answers(answers, owned or frozenset())
     return answers
+
+
+def _library_extensions(tset: TemplateSet) -> tuple[str, ...]:
+    """cookiecutter's own Jinja extensions (slugify, jsonify, now...), which a cookiecutter template's
+    defaults may use as cookiecutter renders them."""
+    if not tset.base.is_cookiecutter:
+        return ()
+    from mlscaffold.engine.ccrender import DEFAULT_EXTENSIONS
+
+    return DEFAULT_EXTENSIONS
 
 
 def user_given(sources: AnswerSources) -> dict[str, Any]:
