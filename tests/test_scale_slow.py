@@ -1,0 +1,59 @@
+"""A generated project at scale, for real: batch scoring streams its input, so its peak memory at
+1,000,000 rows is within 30% of its peak at 100,000 rows. Slow (a few minutes, about 1.5 GB of disk
+for the input and the prediction log); bench/bench_scale.py prints the same figures at any size.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from project_env import project_python, project_requirements, run_env, run_make
+
+from mlscaffold import AnswerSources, new_project
+
+pytestmark = pytest.mark.slow
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_scale.py"
+
+
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_scale", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_scale"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_batch_peak_memory_does_not_grow_with_the_input(tmp_path: Path) -> None:
+    scale = bench()
+    project = new_project(
+        dest=tmp_path / "proj",
+        sources=AnswerSources(set_values=("task_type=binary_classification", "probe=false"), defaults=True),
+        git=False,
+    ).dest
+    python = project_python(project_requirements(project))
+    made = run_make(project, python, "all")
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    sample = next((project / "data" / "sample").glob("*.csv"))
+    peaks = {}
+    for rows in (100_000, 1_000_000):
+        source = scale.make_input(sample, tmp_path / f"in-{rows}.csv", rows)
+        run = scale.peak_rss(
+            [str(python), "-m", scale.package_of(project), "batch", str(source), "--name", "big"],
+            project,
+            run_env(project),
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        peaks[rows] = run.peak_mib
+        log = project / "logs" / "predictions.jsonl"
+        assert sum(1 for _ in log.open("rb")) == rows  # every row logged, chunk by chunk
+        log.unlink()
+        source.unlink()
+    small, large = peaks[100_000], peaks[1_000_000]
+    assert small > 0
+    assert abs(large - small) / small < 0.30, peaks
