@@ -28,7 +28,9 @@ import logging
 import math
 import os
 import re
+import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,8 +221,8 @@ def score_file(
     appended to the prediction log) only once every row was scored. One request id covers the
     file; each log line's `row` is its row in the file.
     """
-    from ..artifacts import iter_table, load_meta, load_model
-    from ..predict import feature_frame, predict_frame
+    from ..artifacts import load_meta, load_model
+    from ..predict import feature_frame
     from ..prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
 
     if not name.replace("-", "").replace("_", "").isalnum():
@@ -234,24 +236,19 @@ def score_file(
     suffix = f".{os.getpid()}.part"
     out_part = out.with_name(f".{out.name}{suffix}")
     log_part = log_path.with_name(f".{log_path.name}{suffix}")
+    spark_parts = out.with_name(f".{out.name}{suffix}.spark")
     pending = PredictionLog(log_part) if log_rows else None
     request_id = new_request_id()
     written = _ParquetChunks(out_part, path)
     rows, seconds = 0, 0.0
     out.parent.mkdir(parents=True, exist_ok=True)
+    if cfg.engine.name == "spark":
+        chunks = _spark_chunks(cfg, meta, model, path, chunk_rows, spark_parts)
+    else:
+        chunks = _local_chunks(cfg, meta, model, path, chunk_rows)
     try:
-        for chunk in iter_table(path, chunk_rows):
-            check_columns(meta, chunk, str(path))
-            chunk = _blank_as_object(cfg, meta, chunk)
-            started = time.perf_counter()
-            try:  # a ValueError, e.g. a value so large the scaler overflows, is the file's fault
-                outputs = predict_frame(model, meta, chunk)
-            except ValueError as err:
-                raise DataError(
-                    f"{path}: the model cannot score rows {rows}-{rows + len(chunk) - 1} ({err})"
-                ) from err
+        for chunk, outputs, elapsed in chunks:
             _require_finite(outputs, path, first_row=rows)
-            elapsed = time.perf_counter() - started
             seconds += elapsed
             written.write(_result_frame(cfg, meta, chunk, outputs))
             if pending is not None:
@@ -278,14 +275,83 @@ def score_file(
         written.close()
         out_part.unlink(missing_ok=True)
         log_part.unlink(missing_ok=True)
+        shutil.rmtree(spark_parts, ignore_errors=True)
     log.info(
-        "scored %d rows from %s in %.0f ms of model time (chunks of %d rows)",
+        "scored %d rows from %s in %.0f ms of model time (%s engine, chunks of %d rows)",
         rows,
         path,
         seconds * 1000,
+        cfg.engine.name,
         chunk_rows,
     )
     return Scored(out, rows, seconds)
+
+
+Chunks = Iterator[tuple[Any, Any, float]]  # (input rows, their outputs, seconds of model time)
+
+
+def _local_chunks(
+    cfg: Config, meta: dict[str, Any], model: Any, path: Path, chunk_rows: int
+) -> Chunks:
+    """The local engine: read and score `chunk_rows` rows at a time in this process."""
+    from ..artifacts import iter_table
+    from ..predict import predict_frame
+
+    for chunk in iter_table(path, chunk_rows):
+        check_columns(meta, chunk, str(path))
+        chunk = _blank_as_object(cfg, meta, chunk)
+        started = time.perf_counter()
+        try:  # a ValueError, e.g. a value so large the scaler overflows, is the file's fault
+            outputs = predict_frame(model, meta, chunk)
+        except ValueError as err:
+            first = int(chunk.index[0])
+            raise DataError(
+                f"{path}: the model cannot score rows {first}-{first + len(chunk) - 1} ({err})"
+            ) from err
+        yield chunk, outputs, time.perf_counter() - started
+
+
+def _spark_chunks(
+    cfg: Config, meta: dict[str, Any], model: Any, path: Path, chunk_rows: int, parts: Path
+) -> Chunks:
+    """The Spark engine: one Spark job scores the whole file (mapInPandas) into Parquet parts; the
+    driver then reads them back `chunk_rows` rows at a time, in the input's order, to write the one
+    output file and the log lines as the local engine does."""
+    import pyarrow.parquet as pq
+
+    from ..spark import score_to_parquet
+
+    keep = _kept_columns(cfg, meta, _header(path))
+    started = time.perf_counter()
+    score_to_parquet(cfg, path, model, meta, keep, parts)
+    files = sorted(parts.glob("part-*.parquet"))
+    total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    per_row = (time.perf_counter() - started) / max(total, 1)
+    log.info("Spark scored %d rows in %.1f s", total, per_row * total)
+    for file in files:
+        with pq.ParquetFile(file) as part:
+            for batch in part.iter_batches(batch_size=chunk_rows):
+                frame = batch.to_pandas()
+                if len(frame):
+                    yield frame[keep], frame.drop(columns=keep), per_row * len(frame)
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV or Parquet file (the first rows only are read)."""
+    from ..artifacts import iter_table
+
+    for chunk in iter_table(path, 1):
+        return [str(c) for c in chunk.columns]
+    raise DataError(f"{path}: no rows to score")
+
+
+def _kept_columns(cfg: Config, meta: dict[str, Any], columns: list[str]) -> list[str]:
+    """ids, the raw inputs, the label when known: with the outputs, a complete record that
+    `monitor --input` can judge on its own."""
+    keep = [c for c in (cfg.task.id_column,) if c and c in columns]
+    keep += [str(f["name"]) for f in meta["features"]]
+    keep += [c for c in (cfg.task.target,) if c in columns and c not in keep]
+    return keep
 
 
 def _blank_as_object(cfg: Config, meta: dict[str, Any], chunk: Any) -> Any:
@@ -302,15 +368,10 @@ def _blank_as_object(cfg: Config, meta: dict[str, Any], chunk: Any) -> Any:
 
 
 def _result_frame(cfg: Config, meta: dict[str, Any], chunk: Any, outputs: Any) -> Any:
-    """ids, the raw inputs, the label when known, and the outputs: a complete record that
-    `monitor --input` can judge on its own."""
+    """The kept input columns (`_kept_columns`) beside the outputs."""
     import pandas as pd
 
-    from ..predict import feature_frame
-
-    keep = [c for c in (cfg.task.id_column,) if c and c in chunk.columns]
-    keep += feature_frame(meta, chunk).columns.tolist()
-    keep += [c for c in (cfg.task.target,) if c in chunk.columns and c not in keep]
+    keep = _kept_columns(cfg, meta, [str(c) for c in chunk.columns])
     return pd.concat([chunk[keep], outputs], axis=1)
 
 
@@ -381,8 +442,6 @@ class _ParquetChunks:
 
 def _append_file(source: Path, target: Path) -> None:
     """Append `source` to `target` in 1 MiB blocks (bounded memory)."""
-    import shutil
-
     target.parent.mkdir(parents=True, exist_ok=True)
     with source.open("rb") as src, target.open("ab") as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
