@@ -69,7 +69,7 @@ def test_the_generated_dags_run_every_stage_in_order_with_airflow(tmp_path: Path
         "MPLCONFIGDIR": str(tmp_path / "mpl"),
     }
     migrated = subprocess.run(
-        [str(airflow.parent / "airflow"), "db", "migrate"],
+        [str(airflow), "-m", "airflow", "db", "migrate"],  # the venv was moved: no console scripts
         env=env,
         capture_output=True,
         text=True,
