@@ -4,7 +4,8 @@ Commands:
   serve   run the FastAPI service with uvicorn (host and port from config.yaml's `serving`;
           $PORT, when set, overrides the port)
   batch   score a CSV or Parquet file -> predictions/<name>.parquet, and log every row; the file
-          is streamed in chunks (--chunk-rows), so memory does not grow with its size
+          is streamed in chunks (--chunk-rows), so memory does not grow with its size; with
+          engine.name spark in config.yaml, a Spark job scores it (mapInPandas)
   deploy  the pipeline step: batch-score the serving window (data/processed/serving.parquet)
           into the prediction log, with its labels, for monitoring; then two deploy checks:
           - skew (R12): test rows through the service's handler (JSON -> request model -> frame ->
@@ -219,7 +220,8 @@ def score_file(
     by the chunk, not by the file. Nothing is kept from a file that fails half-way: the output and
     the log lines go to temporary files beside their targets, and are moved into place (the lines
     appended to the prediction log) only once every row was scored. One request id covers the
-    file; each log line's `row` is its row in the file.
+    file; each log line's `row` is its row in the file. With `engine.name: spark`, a Spark job
+    scores the file (spark.py) and its output is streamed back the same way.
     """
     from ..artifacts import load_meta, load_model
     from ..predict import feature_frame
