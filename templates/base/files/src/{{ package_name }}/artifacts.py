@@ -55,7 +55,8 @@ def iter_table(
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
-            with pq.ParquetFile(path) as parquet:
+            # pre_buffer (pyarrow's default) reads ahead of the batches: memory would follow the file
+            with pq.ParquetFile(path, pre_buffer=False) as parquet:
                 for batch in parquet.iter_batches(batch_size=chunk_rows):
                     frame = batch.to_pandas()
                     frame.index = pd.RangeIndex(start, start + len(frame))

@@ -331,7 +331,7 @@ def _spark_chunks(
     per_row = (time.perf_counter() - started) / max(total, 1)
     log.info("Spark scored %d rows in %.1f s", total, per_row * total)
     for file in files:
-        with pq.ParquetFile(file) as part:
+        with pq.ParquetFile(file, pre_buffer=False) as part:
             for batch in part.iter_batches(batch_size=chunk_rows):
                 frame = batch.to_pandas()
                 if len(frame):
@@ -430,7 +430,7 @@ class _ParquetChunks:
         self.part.replace(old)
         self.writer = pq.ParquetWriter(self.part, schema)
         try:
-            with pq.ParquetFile(old) as written:
+            with pq.ParquetFile(old, pre_buffer=False) as written:
                 for group in range(written.num_row_groups):
                     self.writer.write_table(written.read_row_group(group).cast(schema))
         finally:
