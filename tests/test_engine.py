@@ -298,3 +298,44 @@ def test_an_extension_that_cannot_be_imported_is_a_template_error() -> None:
 
     with pytest.raises(TemplateError, match=r"no\.such\.Ext"):
         make_environment(trusted=True, extensions=["no.such.Ext"])
+
+
+def test_an_optional_stage_is_left_out_of_the_default_stages(tmp_path: Path) -> None:
+    from mlscaffold import AnswerSources, new_project
+
+    stages = {
+        "core": ("kind: stage\nname: core\norder: 10\n", {"core.txt": "core"}),
+        "extra": ("kind: stage\nname: extra\norder: 20\noptional: true\n", {"extra.txt": "extra"}),
+    }
+    root = make_template_set(
+        tmp_path / "tpl",
+        {"a.txt": "a"},
+        set_manifest="name: t\nversion: '1.0'\nbase: base\nstages: [core, extra]\nquestions: []\n",
+        stages=stages,
+    )
+    assert load_template_set(str(root)).default_stages == ["core"]
+    plain = new_project(
+        dest=tmp_path / "p", template=str(root), sources=AnswerSources(defaults=True), git=False
+    )
+    assert plain.stages == ("core",) and not (plain.dest / "extra.txt").exists()
+    chosen = AnswerSources(set_values=("stages=core,extra",), defaults=True)
+    both = new_project(dest=tmp_path / "q", template=str(root), sources=chosen, git=False)
+    assert both.stages == ("core", "extra") and (both.dest / "extra.txt").is_file()
+
+
+def test_optional_must_be_a_boolean(tmp_path: Path) -> None:
+    stages = {"extra": ("kind: stage\nname: extra\noptional: sometimes\n", {"x.txt": "x"})}
+    root = make_template_set(
+        tmp_path / "tpl",
+        {"a.txt": "a"},
+        set_manifest="name: t\nversion: '1.0'\nbase: base\nstages: [extra]\nquestions: []\n",
+        stages=stages,
+    )
+    with pytest.raises(TemplateError, match="'optional' must be true or false"):
+        load_template_set(str(root))
+
+
+def test_the_builtin_schedule_stage_is_optional() -> None:
+    tset = load_template_set(None)
+    assert "schedule" in tset.stages and "schedule" not in tset.default_stages
+    assert tset.default_stages == ["data", "baseline", "evaluate", "deploy", "monitor"]

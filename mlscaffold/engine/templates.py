@@ -41,6 +41,7 @@ _UNIT_KEYS = {
     "tasks",
     "produces",
     "commands",
+    "optional",
 }
 
 
@@ -63,6 +64,7 @@ class Unit:
     tasks: tuple[str, ...] = ()
     produces: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
+    optional: bool = False  # a stage `new` leaves out unless chosen (`--set stages=...`, `add`)
     files_dir: str = "files"
     is_cookiecutter: bool = False
 
@@ -114,6 +116,11 @@ class TemplateSet:
                 + "; ".join(features)
                 + ". Re-run with --trust if you trust its authors."
             )
+
+    @property
+    def default_stages(self) -> list[str]:
+        """The stages `new` applies when none are chosen: all but the optional ones."""
+        return [name for name, unit in self.stages.items() if not unit.optional]
 
     def stage(self, name: str) -> Unit:
         try:
@@ -187,6 +194,9 @@ def load_unit(root: Path, kind: Literal["base", "stage"], default_name: str) -> 
     questions = data.get("questions") or []
     if not isinstance(questions, list):
         raise TemplateError(f"{manifest}: 'questions' must be a list")
+    optional = data.get("optional", False)
+    if not isinstance(optional, bool):
+        raise TemplateError(f"{manifest}: 'optional' must be true or false")
     suffix = data.get("templates_suffix", ".jinja")
     if not isinstance(suffix, str):
         raise TemplateError(f"{manifest}: 'templates_suffix' must be a string ('' renders every file)")
@@ -206,6 +216,7 @@ def load_unit(root: Path, kind: Literal["base", "stage"], default_name: str) -> 
         tasks=_strings(data.get("tasks"), "tasks", manifest),
         produces=_strings(data.get("produces"), "produces", manifest),
         commands=_strings(data.get("commands"), "commands", manifest),
+        optional=optional,
     )
 
 

@@ -64,7 +64,7 @@ def _umask() -> int:
 
 
 def _chosen_stages(tset: TemplateSet, answers: Mapping[str, Any]) -> list[str]:
-    chosen = answers.get("stages") or list(tset.stages)
+    chosen = answers.get("stages") or tset.default_stages
     if isinstance(chosen, str):
         chosen = [s.strip() for s in chosen.split(",") if s.strip()]
     return tset.order_stages(list(chosen))

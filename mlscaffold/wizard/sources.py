@@ -121,7 +121,7 @@ def _stages_choices(question: Any, tset: TemplateSet) -> Any:
         Choice(name, f"{name}: {unit.purpose}" if unit.purpose else name)
         for name, unit in tset.stages.items()
     )
-    return dataclasses.replace(question, choices=choices, default=list(tset.stages))
+    return dataclasses.replace(question, choices=choices, default=tset.default_stages)
 
 
 def parse_set_values(values: Sequence[str]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,40 @@ def read_table(path: Path, error: type[Exception] = DataError) -> pd.DataFrame:
     except (OSError, ValueError) as err:
         raise error(f"{path}: cannot read: {err}") from err
     raise error(f"{path}: expected a .csv or .parquet file")
+
+
+def iter_table(
+    path: Path, chunk_rows: int, error: type[Exception] = DataError
+) -> Iterator[pd.DataFrame]:
+    """A CSV or Parquet file as DataFrames of at most `chunk_rows` rows, read lazily (pandas'
+    `read_csv(chunksize=...)`, pyarrow's `ParquetFile.iter_batches`), so memory is bounded by one
+    chunk rather than by the file; `error` for a missing or unreadable file. Empty chunks are
+    skipped; each chunk's index counts rows from the start of the file."""
+    if not path.is_file():
+        raise error(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".txt"):
+        raise error(f"{path}: expected a .csv or .parquet file")
+    start = 0
+    try:
+        if suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            # pre_buffer (pyarrow's default) reads ahead of the batches: memory would follow the file
+            with pq.ParquetFile(path, pre_buffer=False) as parquet:
+                for batch in parquet.iter_batches(batch_size=chunk_rows):
+                    frame = batch.to_pandas()
+                    frame.index = pd.RangeIndex(start, start + len(frame))
+                    start += len(frame)
+                    if len(frame):
+                        yield frame
+            return
+        with pd.read_csv(path, chunksize=chunk_rows) as reader:
+            for frame in reader:
+                if len(frame):
+                    yield frame
+    except (OSError, ValueError) as err:  # pyarrow's and pandas' parse errors are ValueErrors
+        raise error(f"{path}: cannot read: {' '.join(str(err).split())[:300]}") from err
 
 
 def split_path(config: Config, name: str) -> Path:

@@ -36,6 +36,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "split.method": ("stratified", "random", "time", "group"),
     "serving.mode": ("batch", "online", "both"),
     "tracking.backend": ("mlflow", "none"),
+    "engine.name": ("local", "spark"),
 }
 METRICS: dict[str, tuple[str, ...]] = {
     "binary_classification": (
@@ -180,6 +181,14 @@ class AnalyzeSection:
 
 
 @dataclass(frozen=True)
+class EngineSection:
+    """Where the data is processed: `local` (pandas) or `spark` (spark.py; docs/spark.md)."""
+
+    name: str = "local"
+    master: str = "local[*]"
+
+
+@dataclass(frozen=True)
 class PathsSection:
     artifacts: str = "artifacts"
     reports: str = "reports"
@@ -201,6 +210,7 @@ SECTIONS: dict[str, type] = {
     "models": ModelsSection,
     "search": SearchSection,
     "analyze": AnalyzeSection,
+    "engine": EngineSection,
     "paths": PathsSection,
 }
 
@@ -224,6 +234,7 @@ class Config:
     models: ModelsSection = field(default_factory=ModelsSection)
     search: SearchSection = field(default_factory=SearchSection)
     analyze: AnalyzeSection = field(default_factory=AnalyzeSection)
+    engine: EngineSection = field(default_factory=EngineSection)
     source: Path | None = None
 
     def path(self, value: str | os.PathLike[str]) -> Path:

@@ -12,8 +12,8 @@ deploy: ## score the serving window into logs/predictions.jsonl; skew and latenc
 serve: ## run the prediction service (port: $$PORT, else config.yaml; docs at /docs)
 	$(PYTHON) -m $(PKG) serve $(if $(PORT),--port $(PORT),) $(FORCE_FLAG)
 
-batch: ## score a file: make batch INPUT=path/to/rows.csv -> predictions/<name>.parquet
-	$(PYTHON) -m $(PKG) batch $(INPUT) $(FORCE_FLAG)
+batch: ## score a file in chunks: make batch INPUT=path/to/rows.csv [CHUNK_ROWS=50000] -> predictions/<name>.parquet
+	$(PYTHON) -m $(PKG) batch $(INPUT) $(if $(CHUNK_ROWS),--chunk-rows $(CHUNK_ROWS),) $(FORCE_FLAG)
 
 docker-build: ## build the service image (after `make evaluate`: the image ships artifacts/ and the gate's verdict)
 	docker build -t $(PKG):latest .

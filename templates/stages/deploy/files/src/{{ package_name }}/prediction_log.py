@@ -81,15 +81,17 @@ class PredictionLog:
         outputs: Iterable[Mapping[str, Any]],
         latency_ms: float,
         labels: Iterable[Any] | None = None,
+        first_row: int = 0,
     ) -> int:
-        """Write one line per row; returns the number of lines written."""
+        """Write one line per row, numbered from `first_row` (a file scored in chunks keeps one
+        request id and numbers its rows across chunks); returns the number of lines written."""
         stamp = datetime.now(UTC).isoformat()
         label_list = list(labels) if labels is not None else None
         lines = []
         for index, (row_inputs, row_outputs) in enumerate(zip(inputs, outputs, strict=True)):
             record: dict[str, Any] = {
                 "request_id": request_id,
-                "row": index,
+                "row": first_row + index,
                 "timestamp": stamp,
                 "source": source,
                 "model_version": model_version,

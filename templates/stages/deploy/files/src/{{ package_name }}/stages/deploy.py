@@ -3,7 +3,9 @@
 Commands:
   serve   run the FastAPI service with uvicorn (host and port from config.yaml's `serving`;
           $PORT, when set, overrides the port)
-  batch   score a CSV or Parquet file -> predictions/<name>.parquet, and log every row
+  batch   score a CSV or Parquet file -> predictions/<name>.parquet, and log every row; the file
+          is streamed in chunks (--chunk-rows), so memory does not grow with its size; with
+          engine.name spark in config.yaml, a Spark job scores it (mapInPandas)
   deploy  the pipeline step: batch-score the serving window (data/processed/serving.parquet)
           into the prediction log, with its labels, for monitoring; then two deploy checks:
           - skew (R12): test rows through the service's handler (JSON -> request model -> frame ->
@@ -25,13 +27,15 @@ import argparse
 import json
 import logging
 import math
+import os
 import re
+import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import read_table
 from ..config import ENV_VAR, Config
 from ..errors import DataError
 
@@ -46,6 +50,7 @@ SKEW_ROWS = 100
 SKEW_TOLERANCE = 1e-9
 LATENCY_CALLS = 200
 LATENCY_WARMUP = 20
+BATCH_CHUNK_ROWS = 50_000  # rows scored at a time by `batch` and `deploy`: bounds their memory
 
 
 def serve(cfg: Config, argv: list[str]) -> int:
@@ -86,12 +91,18 @@ def batch(cfg: Config, argv: list[str]) -> int:
     parser.add_argument("input", type=Path, help="CSV or Parquet file with the raw feature columns")
     parser.add_argument("--name", help="output name (default: the input file's stem)")
     parser.add_argument("--no-log", action="store_true", help="do not append to the prediction log")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=BATCH_CHUNK_ROWS,
+        help=f"rows read and scored at a time; memory grows with it (default {BATCH_CHUNK_ROWS:,})",
+    )
     add_force(parser)
     args = parser.parse_args(argv)
     require_ready(cfg, args.force, "batch")
     path = args.input if args.input.is_absolute() else Path.cwd() / args.input
     name = args.name or re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)
-    scored = score_file(cfg, path, name=name, log_rows=not args.no_log)
+    scored = score_file(cfg, path, name=name, log_rows=not args.no_log, chunk_rows=args.chunk_rows)
     log.info("wrote %s", scored.path)
     return 0
 
@@ -199,52 +210,246 @@ class Scored:
     seconds: float
 
 
-def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Scored:
-    """Batch-score `path` into predictions/<name>.parquet, plus one log line per row."""
-    import pandas as pd
+def score_file(
+    cfg: Config, path: Path, name: str, log_rows: bool, chunk_rows: int = BATCH_CHUNK_ROWS
+) -> Scored:
+    """Batch-score `path` into predictions/<name>.parquet, plus one log line per row.
 
+    The input is read `chunk_rows` rows at a time and each chunk's outputs are written before the
+    next is read (pyarrow's ParquetWriter; log lines through PredictionLog), so memory is bounded
+    by the chunk, not by the file. Nothing is kept from a file that fails half-way: the output and
+    the log lines go to temporary files beside their targets, and are moved into place (the lines
+    appended to the prediction log) only once every row was scored. One request id covers the
+    file; each log line's `row` is its row in the file. With `engine.name: spark`, a Spark job
+    scores the file (spark.py) and its output is streamed back the same way.
+    """
     from ..artifacts import load_meta, load_model
-    from ..predict import feature_frame, predict_frame
+    from ..predict import feature_frame
     from ..prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
 
     if not name.replace("-", "").replace("_", "").isalnum():
         raise DataError(f"--name '{name}': use letters, digits, '-' and '_' only")
+    if chunk_rows < 1:
+        raise DataError(f"--chunk-rows {chunk_rows}: expected a positive number of rows")
     meta, model = load_meta(cfg), load_model(cfg)
-    frame = read_table(path)
-    check_columns(meta, frame, str(path))
-    started = time.perf_counter()
-    try:
-        outputs = predict_frame(model, meta, frame)
-    except ValueError as err:  # e.g. a value so large the scaler overflows: the file's fault
-        raise DataError(f"{path}: the model cannot score these rows ({err})") from err
-    _require_finite(outputs, path)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    # ids, the raw inputs, the label when known, and the outputs: a complete record that
-    # `monitor --input` can judge on its own
-    keep = [c for c in (cfg.task.id_column,) if c and c in frame.columns]
-    keep += feature_frame(meta, frame).columns.tolist()
-    keep += [c for c in (cfg.task.target,) if c in frame.columns and c not in keep]
-    result = pd.concat([frame[keep], outputs], axis=1)
+    version = str(meta.get("model_version", "unknown"))
     out = cfg.predictions_dir / f"{name}.parquet"
+    log_path = cfg.logs_dir / LOG_NAME
+    suffix = f".{os.getpid()}.part"
+    out_part = out.with_name(f".{out.name}{suffix}")
+    log_part = log_path.with_name(f".{log_path.name}{suffix}")
+    spark_parts = out.with_name(f".{out.name}{suffix}.spark")
+    pending = PredictionLog(log_part) if log_rows else None
+    request_id = new_request_id()
+    written = _ParquetChunks(out_part, path)
+    rows, seconds = 0, 0.0
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_parquet(out, index=False)
-    if log_rows:
-        labels = frame[cfg.task.target].tolist() if cfg.task.target in frame.columns else None
-        written = PredictionLog(cfg.logs_dir / LOG_NAME).write(
-            request_id=new_request_id(),
-            source="batch",
-            model_version=str(meta.get("model_version", "unknown")),
-            inputs=feature_frame(meta, frame).to_dict(orient="records"),
-            outputs=output_records(outputs),
-            latency_ms=elapsed_ms / max(len(frame), 1),
-            labels=labels,
-        )
-        log.info("logged %d predictions to %s", written, cfg.logs_dir / LOG_NAME)
-    log.info("scored %d rows from %s in %.0f ms", len(frame), path, elapsed_ms)
-    return Scored(out, len(frame), elapsed_ms / 1000)
+    if cfg.engine.name == "spark":
+        chunks = _spark_chunks(cfg, meta, model, path, chunk_rows, spark_parts)
+    else:
+        chunks = _local_chunks(cfg, meta, model, path, chunk_rows)
+    try:
+        for chunk, outputs, elapsed in chunks:
+            _require_finite(outputs, path, first_row=rows)
+            seconds += elapsed
+            written.write(_result_frame(cfg, meta, chunk, outputs))
+            if pending is not None:
+                target = cfg.task.target
+                pending.write(
+                    request_id=request_id,
+                    source="batch",
+                    model_version=version,
+                    inputs=feature_frame(meta, chunk).to_dict(orient="records"),
+                    outputs=output_records(outputs),
+                    latency_ms=elapsed * 1000 / len(chunk),
+                    labels=chunk[target].tolist() if target in chunk.columns else None,
+                    first_row=rows,
+                )
+            rows += len(chunk)
+        if rows == 0:
+            raise DataError(f"{path}: no rows to score")
+        written.close()
+        if pending is not None:
+            _append_file(log_part, log_path)
+            log.info("logged %d predictions to %s", rows, log_path)
+        out_part.replace(out)
+    finally:
+        written.close()
+        out_part.unlink(missing_ok=True)
+        log_part.unlink(missing_ok=True)
+        shutil.rmtree(spark_parts, ignore_errors=True)
+    log.info(
+        "scored %d rows from %s in %.0f ms of model time (%s engine, chunks of %d rows)",
+        rows,
+        path,
+        seconds * 1000,
+        cfg.engine.name,
+        chunk_rows,
+    )
+    return Scored(out, rows, seconds)
 
 
-def _require_finite(outputs: Any, path: Path) -> None:
+Chunks = Iterator[tuple[Any, Any, float]]  # (input rows, their outputs, seconds of model time)
+
+
+def _local_chunks(
+    cfg: Config, meta: dict[str, Any], model: Any, path: Path, chunk_rows: int
+) -> Chunks:
+    """The local engine: read and score `chunk_rows` rows at a time in this process."""
+    from ..artifacts import iter_table
+    from ..predict import predict_frame
+
+    for chunk in iter_table(path, chunk_rows):
+        check_columns(meta, chunk, str(path))
+        chunk = _blank_as_object(cfg, meta, chunk)
+        started = time.perf_counter()
+        try:  # a ValueError, e.g. a value so large the scaler overflows, is the file's fault
+            outputs = predict_frame(model, meta, chunk)
+        except ValueError as err:
+            first = int(chunk.index[0])
+            raise DataError(
+                f"{path}: the model cannot score rows {first}-{first + len(chunk) - 1} ({err})"
+            ) from err
+        yield chunk, outputs, time.perf_counter() - started
+
+
+def _spark_chunks(
+    cfg: Config, meta: dict[str, Any], model: Any, path: Path, chunk_rows: int, parts: Path
+) -> Chunks:
+    """The Spark engine: one Spark job scores the whole file (mapInPandas) into Parquet parts; the
+    driver then reads them back `chunk_rows` rows at a time, in the input's order, to write the one
+    output file and the log lines as the local engine does."""
+    import pyarrow.parquet as pq
+
+    from ..spark import score_to_parquet
+
+    keep = _kept_columns(cfg, meta, _header(path))
+    started = time.perf_counter()
+    score_to_parquet(cfg, path, model, meta, keep, parts)
+    files = sorted(parts.glob("part-*.parquet"))
+    total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    per_row = (time.perf_counter() - started) / max(total, 1)
+    log.info("Spark scored %d rows in %.1f s", total, per_row * total)
+    for file in files:
+        with pq.ParquetFile(file, pre_buffer=False) as part:
+            for batch in part.iter_batches(batch_size=chunk_rows):
+                frame = batch.to_pandas()
+                if len(frame):
+                    yield frame[keep], frame.drop(columns=keep), per_row * len(frame)
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV or Parquet file (the first rows only are read)."""
+    from ..artifacts import iter_table
+
+    for chunk in iter_table(path, 1):
+        return [str(c) for c in chunk.columns]
+    raise DataError(f"{path}: no rows to score")
+
+
+def _kept_columns(cfg: Config, meta: dict[str, Any], columns: list[str]) -> list[str]:
+    """ids, the raw inputs, the label when known: with the outputs, a complete record that
+    `monitor --input` can judge on its own."""
+    keep = [c for c in (cfg.task.id_column,) if c and c in columns]
+    keep += [str(f["name"]) for f in meta["features"]]
+    keep += [c for c in (cfg.task.target,) if c in columns and c not in keep]
+    return keep
+
+
+def _blank_as_object(cfg: Config, meta: dict[str, Any], chunk: Any) -> Any:
+    """A column empty throughout a chunk is read as float NaN. For a categorical or text feature,
+    the id or the label, make it an object column (as it is when other rows hold values), so the
+    model's imputer sees missing categories rather than a numeric column and the output file takes
+    the column's type from the rows that have one."""
+    names = [f["name"] for f in meta["features"] if f["kind"] != "numeric"]
+    names += [c for c in (cfg.task.id_column, cfg.task.target) if c and c in chunk.columns]
+    empty = [name for name in dict.fromkeys(names) if chunk[name].isna().all()]
+    if not empty:
+        return chunk
+    return chunk.astype({name: object for name in empty})
+
+
+def _result_frame(cfg: Config, meta: dict[str, Any], chunk: Any, outputs: Any) -> Any:
+    """The kept input columns (`_kept_columns`) beside the outputs."""
+    import pandas as pd
+
+    keep = _kept_columns(cfg, meta, [str(c) for c in chunk.columns])
+    return pd.concat([chunk[keep], outputs], axis=1)
+
+
+class _ParquetChunks:
+    """A Parquet file written one chunk at a time (pyarrow's ParquetWriter, one row group per
+    chunk). The first chunk sets the schema; a later chunk whose types differ is cast to a schema
+    both fit (pyarrow's permissive promotion: an all-null column takes the type that turns up, an
+    integer column meeting gaps or fractions becomes float, as reading the whole file would make
+    it). When the schema widens, the rows already written are copied over to it one row group at
+    a time, so memory stays bounded. Types that do not fit together are a DataError naming the
+    column."""
+
+    def __init__(self, part: Path, source: Path) -> None:
+        self.part, self.source = part, source
+        self.writer: Any = None
+
+    def write(self, frame: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.part, table.schema)
+        elif not table.schema.equals(self.writer.schema):
+            schema = self._unified(table.schema, int(frame.index[0]))
+            if not schema.equals(self.writer.schema):
+                self._widen(schema)
+            table = table.select(schema.names).cast(schema)
+        self.writer.write_table(table)
+
+    def _unified(self, schema: Any, first_row: int) -> Any:
+        import pyarrow as pa
+
+        current = self.writer.schema
+        for field in current:
+            new = schema.field(field.name)
+            try:
+                pa.unify_schemas(
+                    [pa.schema([field]), pa.schema([new])], promote_options="permissive"
+                )
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+                raise DataError(
+                    f"{self.source}: column '{field.name}' holds {new.type} values from row"
+                    f" {first_row} on, where the rows before held {field.type}"
+                ) from err
+        unified = pa.unify_schemas([current, schema], promote_options="permissive")
+        return unified.with_metadata(current.metadata)
+
+    def _widen(self, schema: Any) -> None:
+        import pyarrow.parquet as pq
+
+        self.writer.close()
+        old = self.part.with_name(self.part.name + ".old")
+        self.part.replace(old)
+        self.writer = pq.ParquetWriter(self.part, schema)
+        try:
+            with pq.ParquetFile(old, pre_buffer=False) as written:
+                for group in range(written.num_row_groups):
+                    self.writer.write_table(written.read_row_group(group).cast(schema))
+        finally:
+            old.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _append_file(source: Path, target: Path) -> None:
+    """Append `source` to `target` in 1 MiB blocks (bounded memory)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as src, target.open("ab") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _require_finite(outputs: Any, path: Path, first_row: int = 0) -> None:
     """Outputs that are not finite numbers (inputs far outside the training range) are the file's
     fault, as the service answers them with a 422: a DataError naming the first such row."""
     import numpy as np
@@ -253,7 +458,8 @@ def _require_finite(outputs: Any, path: Path) -> None:
     bad = np.flatnonzero(~np.isfinite(numbers).all(axis=1)) if numbers.size else []
     if len(bad):
         raise DataError(
-            f"{path}: the model's output is not finite for {len(bad)} row(s) (first: row {bad[0]});"
+            f"{path}: the model's output is not finite for {len(bad)} row(s) of rows"
+            f" {first_row}-{first_row + len(outputs) - 1} (first: row {first_row + bad[0]});"
             " check their numeric values"
         )
 
