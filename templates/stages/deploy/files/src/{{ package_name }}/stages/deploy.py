@@ -13,7 +13,9 @@ Commands:
             of 200 single-row calls through the handler after 20 warm-up calls; a p95 over
             serving.latency_budget_ms fails the step. For batch serving: the batch throughput.
 
-serve, batch and deploy read the readiness gate's verdict (reports/readiness.json) first and refuse
+serve, batch and deploy use the registry's champion (registry.py), or the latest trained model when
+nothing was promoted yet, and report its registry version in /health and in every log line.
+They read the readiness gate's verdict (reports/readiness.json) first and refuse
 a model the gate did not pass (NOT READY, or evaluated as another model version) with exit 2,
 unless run with --force, which is logged and shown by the service's /health. A model that was
 never evaluated (no readiness.json) is served with a warning.
@@ -143,15 +145,28 @@ def default_port(cfg: Config) -> int:
 
 
 def gate_verdict(cfg: Config) -> tuple[bool | None, str]:
-    """(ready, why) from reports/readiness.json for the saved model; ready is None when the model
-    was never evaluated."""
-    from ..artifacts import load_meta, read_json
+    """(ready, why) for the model that serves: the champion's verdict from the registry, else
+    reports/readiness.json for the latest model; ready is None when it was never evaluated."""
+    from ..artifacts import read_json
+    from ..registry import open_registry, serving_model
 
+    serving = serving_model(cfg)
+    if serving.champion and serving.version is not None:
+        champion = open_registry(cfg).get(serving.version)
+        if champion.gate is None:
+            return None, f"champion version {champion.number} was never evaluated"
+        if champion.passed:
+            return True, f"champion version {champion.number} passed the readiness gate"
+        failed = ", ".join(champion.gate.get("failed") or []) or "not ready"
+        return False, (
+            f"champion version {champion.number} was promoted with --force although the gate "
+            f"found it NOT READY (failed: {failed})"
+        )
     path = cfg.reports_dir / "readiness.json"
     if not path.is_file():
         return None, f"{path.name} not found: the model was never evaluated (make evaluate)"
     report = read_json(path)
-    version = load_meta(cfg).get("model_version")
+    version = read_json(serving.meta_file).get("model_version")
     if report.get("model_version") != version:
         return False, (
             f"{path.name} judged model {report.get('model_version')}, not the saved model {version}:"
@@ -203,13 +218,21 @@ def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Scored:
     """Batch-score `path` into predictions/<name>.parquet, plus one log line per row."""
     import pandas as pd
 
-    from ..artifacts import load_meta, load_model
+    from ..artifacts import load_estimator, read_json
     from ..predict import feature_frame, predict_frame
-    from ..prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
+    from ..prediction_log import (
+        LOG_NAME,
+        PredictionLog,
+        new_request_id,
+        output_records,
+        prediction_id,
+    )
+    from ..registry import serving_model
 
     if not name.replace("-", "").replace("_", "").isalnum():
         raise DataError(f"--name '{name}': use letters, digits, '-' and '_' only")
-    meta, model = load_meta(cfg), load_model(cfg)
+    serving = serving_model(cfg)
+    meta, model = read_json(serving.meta_file), load_estimator(serving.model_file)
     frame = read_table(path)
     check_columns(meta, frame, str(path))
     started = time.perf_counter()
@@ -224,23 +247,35 @@ def score_file(cfg: Config, path: Path, name: str, log_rows: bool) -> Scored:
     keep = [c for c in (cfg.task.id_column,) if c and c in frame.columns]
     keep += feature_frame(meta, frame).columns.tolist()
     keep += [c for c in (cfg.task.target,) if c in frame.columns and c not in keep]
+    request_id = new_request_id()
     result = pd.concat([frame[keep], outputs], axis=1)
+    # the id a label sent back later names (POST /feedback), and the model version that scored it
+    result.insert(0, "prediction_id", [prediction_id(request_id, i) for i in range(len(frame))])
+    result["version"] = serving.version
     out = cfg.predictions_dir / f"{name}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     result.to_parquet(out, index=False)
     if log_rows:
         labels = frame[cfg.task.target].tolist() if cfg.task.target in frame.columns else None
         written = PredictionLog(cfg.logs_dir / LOG_NAME).write(
-            request_id=new_request_id(),
+            request_id=request_id,
             source="batch",
             model_version=str(meta.get("model_version", "unknown")),
             inputs=feature_frame(meta, frame).to_dict(orient="records"),
             outputs=output_records(outputs),
             latency_ms=elapsed_ms / max(len(frame), 1),
             labels=labels,
+            version=serving.version,
         )
         log.info("logged %d predictions to %s", written, cfg.logs_dir / LOG_NAME)
-    log.info("scored %d rows from %s in %.0f ms", len(frame), path, elapsed_ms)
+    log.info(
+        "scored %d rows from %s in %.0f ms with model version %s%s",
+        len(frame),
+        path,
+        elapsed_ms,
+        serving.version,
+        " (champion)" if serving.champion else " (latest; nothing promoted yet)",
+    )
     return Scored(out, len(frame), elapsed_ms / 1000)
 
 
