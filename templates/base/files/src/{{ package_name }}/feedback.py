@@ -54,7 +54,9 @@ def _locked(handle: IO[str]) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def append_feedback(path: Path, prediction_id: str, label: Any, source: str = "api") -> dict[str, Any]:
+def append_feedback(
+    path: Path, prediction_id: str, label: Any, source: str = "api"
+) -> dict[str, Any]:
     """Append one label; the line is written whole under the lock."""
     record = {
         "id": prediction_id,
@@ -80,7 +82,11 @@ def read_feedback(path: Path) -> pd.DataFrame:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(entry, dict) and isinstance(entry.get("id"), str) and "label" in entry:
+                if (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("id"), str)
+                    and "label" in entry
+                ):
                     latest[entry["id"]] = entry["label"]
     return pd.DataFrame({"prediction_id": list(latest), "label": list(latest.values())})
 
@@ -107,7 +113,11 @@ class LabelError(ValueError):
 def check_label(meta: dict[str, Any], label: Any) -> Any:
     """The label as the model's targets are typed; LabelError naming what is expected."""
     if meta.get("task_type") == "regression":
-        if isinstance(label, bool) or not isinstance(label, int | float) or not math.isfinite(label):
+        if (
+            isinstance(label, bool)
+            or not isinstance(label, int | float)
+            or not math.isfinite(label)
+        ):
             raise LabelError(f"label: expected a finite number, got {json.dumps(label)}")
         return label
     classes = meta.get("classes") or []

@@ -90,7 +90,9 @@ class InputRejected(ValueError):
 class Prediction(BaseModel):
     """One row's output: the prediction, plus the score (binary) or class probabilities."""
 
-    id: str = Field(description="this prediction's id: name it when sending the label (POST /feedback)")
+    id: str | None = Field(
+        None, description="this prediction's id: name it when sending the label (POST /feedback)"
+    )
     prediction: str | int | float | bool
     score: float | None = Field(None, description="binary: probability of the positive class")
     probas: dict[str, float] | None = Field(
@@ -106,7 +108,9 @@ class Prediction(BaseModel):
 class PredictResponse(BaseModel):
     request_id: str
     model_version: str
-    version: int | None = Field(description="the model's registry version (null: never registered)")
+    version: int | None = Field(
+        None, description="the model's registry version (null: never registered)"
+    )
     predictions: list[Prediction]
 
 
@@ -128,10 +132,11 @@ class Health(BaseModel):
     status: Literal["ok"]
     model_version: str
     version: int | None = Field(
-        description="the registry version serving (registry.py); null: never registered"
+        None, description="the registry version serving (registry.py); null: never registered"
     )
     champion: bool = Field(
-        description="true: the promoted champion; false: nothing was promoted, the latest model serves"
+        False,
+        description="true: the promoted champion; false: nothing was promoted, the latest serves",
     )
     task_type: str
     uptime_s: float
@@ -468,7 +473,9 @@ def create_app(
                 content={"error": "prediction failed", "message": f"{type(exc).__name__}: {exc}"},
             )
 
-    ids = PredictionIds(predictor.log.path if predictor.log is not None else cfg.logs_dir / LOG_NAME)
+    ids = PredictionIds(
+        predictor.log.path if predictor.log is not None else cfg.logs_dir / LOG_NAME
+    )
     feedback_file = feedback_path(cfg)
 
     @app.post(

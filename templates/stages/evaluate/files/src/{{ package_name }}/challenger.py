@@ -157,7 +157,9 @@ def check_simpler(result: Evaluation) -> Check:
             if chosen in (None, "linear")
             else "artifacts/candidates/linear.joblib not found: run `make train` again"
         )
-        return _check("R6", name, "pass" if chosen in (None, "linear") else "skipped", False, detail=why)
+        return _check(
+            "R6", name, "pass" if chosen in (None, "linear") else "skipped", False, detail=why
+        )
     tolerance = result.config.evaluate.simpler_tolerance
     allowed = _allowed_shortfall(result, versus["chosen_value"], tolerance)
     sign = 1 if result.metric.greater_is_better else -1
@@ -263,8 +265,16 @@ def check_fairness(result: Evaluation) -> Check:
         f"(allowed {allowed:.4g})"
     )
     if entry["gap"] <= allowed:
-        return _check("R9", name, "pass", True, value=entry["gap"], threshold=allowed, detail=detail)
+        return _check(
+            "R9", name, "pass", True, value=entry["gap"], threshold=allowed, detail=detail
+        )
     status = "fail" if cfg.fairness_blocking else "warn"
     return _check(
-        "R9", name, status, cfg.fairness_blocking, value=entry["gap"], threshold=allowed, detail=detail
+        "R9",
+        name,
+        status,
+        cfg.fairness_blocking,
+        value=entry["gap"],
+        threshold=allowed,
+        detail=detail,
     )

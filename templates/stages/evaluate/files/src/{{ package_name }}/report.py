@@ -137,7 +137,9 @@ def _lifecycle_section(result: Evaluation) -> list[str]:
     lines = ["", "## Against the champion", ""]
     versus = result.versus_champion
     if versus is None:
-        lines.append("No champion yet: this is the first model (R7 skipped). `make promote` after a pass.")
+        lines.append(
+            "No champion yet: this is the first model (R7 skipped). `make promote` after a pass."
+        )
     elif versus["same_model"]:
         lines.append(f"This model is the champion (version {versus['version']}).")
     else:

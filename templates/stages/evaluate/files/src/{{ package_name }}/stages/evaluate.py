@@ -79,19 +79,30 @@ def _record_gate(config: Config, result: Any, record: dict[str, Any]) -> None:
     gate = {
         "ready": result.ready,
         "failed": record["failed"],
-        "metrics": {metric: result.primary["model"], **{k: v for k, v in result.metrics["model"].items()}},
+        "metrics": {
+            metric: result.primary["model"],
+            **{k: v for k, v in result.metrics["model"].items()},
+        },
     }
     registry = open_registry(config)
     version = registry.record_gate(str(result.meta.get("model_version")), gate)
     if version is None:
-        log.info("model %s is not in the registry: run `make train`", result.meta.get("model_version"))
+        log.info(
+            "model %s is not in the registry: run `make train`", result.meta.get("model_version")
+        )
         return
     champion = registry.champion()
     if result.ready:
         if champion is None or champion.number != version.number:
-            log.info("version %d passed the gate: `make promote` makes it the champion", version.number)
+            log.info(
+                "version %d passed the gate: `make promote` makes it the champion", version.number
+            )
     elif champion is not None:
-        log.info("version %d is not promoted: the champion (version %d) keeps serving", version.number, champion.number)
+        log.info(
+            "version %d is not promoted: the champion (version %d) keeps serving",
+            version.number,
+            champion.number,
+        )
 
 
 def _track(result: Any, record: dict[str, Any]) -> None:

@@ -69,7 +69,9 @@ def run(config: Config, argv: list[str]) -> int:
         f"{built.kept_rows} rows)"
     )
     registry.promote(challenger.number, reason)
-    log.info("promoted version %d (was %s); restart the service to serve it", challenger.number, serving)
+    log.info(
+        "promoted version %d (was %s); restart the service to serve it", challenger.number, serving
+    )
     return 0
 
 
