@@ -127,8 +127,9 @@ class EvaluateSection:
     simpler_tolerance: float = 0.01
     prefer_simpler: bool = True
     # R9: per-group metrics for these columns (fairlearn's MetricFrame), largest gap vs the bound
-    sensitive_features: list[str] = field(default_factory=list)
+    sensitive_columns: list[str] = field(default_factory=list)
     fairness_max_gap: float = 0.1
+    fairness_min_selection_ratio: float = 0.8
     fairness_blocking: bool = False
 
 
@@ -486,7 +487,12 @@ def _check_lifecycle(config: Config, where: str) -> None:
             f"{config.tracking.backend}; use registry.backend: file or turn tracking on"
         )
     evaluate = config.evaluate
-    for key in ("champion_tolerance", "simpler_tolerance", "fairness_max_gap"):
+    for key in (
+        "champion_tolerance",
+        "simpler_tolerance",
+        "fairness_max_gap",
+        "fairness_min_selection_ratio",
+    ):
         if getattr(evaluate, key) < 0:
             raise ConfigError(f"{where}: 'evaluate.{key}' must be 0 or more")
     if config.retrain.window_rows < 1:

@@ -11,10 +11,12 @@ R7  no regression against the champion (registry.py): the champion is scored on 
     the tolerance and not sampling noise. No champion yet (the first model), or the model evaluated
     is the champion itself: skipped with a note.
 R9  fairness across groups: per-group values of the primary metric (fairlearn's MetricFrame) for
-    each column of `evaluate.sensitive_features` (groups with fewer than `slice_min_n` test rows are
+    each column of `evaluate.sensitive_columns` (groups with fewer than `slice_min_n` test rows are
     reported, not judged); the largest gap between groups against `evaluate.fairness_max_gap`
-    (absolute for [0, 1] metrics, relative to the overall value for error metrics). It blocks when
-    `evaluate.fairness_blocking` is true, else it warns. No sensitive columns: skipped with a note.
+    (absolute for [0, 1] metrics, relative to the overall value for error metrics); for binary
+    models also the selection-rate ratio (>= `evaluate.fairness_min_selection_ratio`, the
+    four-fifths convention) and the equalized-odds difference (<= `fairness_max_gap`). It blocks
+    when `evaluate.fairness_blocking` is true, else it warns. No sensitive columns: skipped.
 """
 
 from __future__ import annotations
@@ -197,7 +199,7 @@ def group_metrics(result: Evaluation) -> list[dict[str, Any]]:
         return compute(name, np.asarray(y_true), outputs.iloc[picked], result.meta)
 
     found = []
-    for column in cfg.sensitive_features:
+    for column in cfg.sensitive_columns:
         if column not in result.test.columns:
             found.append({"column": column, "missing": True})
             continue
@@ -213,45 +215,84 @@ def group_metrics(result: Evaluation) -> list[dict[str, Any]]:
         judged = by_group[(by_group["n"] >= cfg.slice_min_n) & by_group[name].notna()]
         values = judged[name].astype(float)
         gap = float(values.max() - values.min()) if len(values) >= 2 else None
-        found.append(
-            {
-                "column": column,
-                "overall": float(frame.overall[name]),
-                "groups": [
-                    {"group": str(g), "n": int(row["n"]), "value": float(row[name])}
-                    for g, row in by_group.iterrows()
-                ],
-                "judged_groups": len(values),
-                "gap": gap,
-            }
-        )
+        entry: dict[str, Any] = {
+            "column": column,
+            "overall": float(frame.overall[name]),
+            "groups": [
+                {"group": str(g), "n": int(row["n"]), "value": float(row[name])}
+                for g, row in by_group.iterrows()
+            ],
+            "judged_groups": len(values),
+            "gap": gap,
+        }
+        if result.config.task.type == "binary_classification":
+            entry.update(_binary_fairness(result, groups, [str(g) for g in judged.index], outputs))
+        found.append(entry)
     return found
 
 
-def check_fairness(result: Evaluation) -> Check:
-    name = "Metric gap between sensitive groups within fairness_max_gap"
+def _binary_fairness(
+    result: Evaluation, groups: pd.Series, judged: list[str], outputs: pd.DataFrame
+) -> dict[str, float]:
+    """Binary models: selection-rate ratio (demographic parity) and equalized-odds difference
+    over the judged groups (fairlearn)."""
+    import warnings
+
+    from fairlearn.metrics import demographic_parity_ratio, equalized_odds_difference
+
+    keep = groups.isin(judged).to_numpy()
+    if len(judged) < 2 or not keep.any():
+        return {}
+    positive = str(result.meta["positive_class"])
+    y = (_truth(result)[keep] == positive).astype(int)
+    said = (outputs["prediction"].astype(str).to_numpy()[keep] == positive).astype(int)
+    with warnings.catch_warnings():  # a group with one class only: fairlearn warns, gives nan
+        warnings.simplefilter("ignore")
+        ratio = demographic_parity_ratio(y, said, sensitive_features=groups[keep])
+        odds = equalized_odds_difference(y, said, sensitive_features=groups[keep])
+    return {"selection_rate_ratio": float(ratio), "equalized_odds_difference": float(odds)}
+
+
+def _fairness_problems(result: Evaluation, entry: dict[str, Any]) -> list[str]:
     cfg = result.config.evaluate
-    if not cfg.sensitive_features:
+    problems = []
+    allowed = _allowed_shortfall(result, entry["overall"], cfg.fairness_max_gap)
+    if entry["gap"] is not None and entry["gap"] > allowed:
+        problems.append(
+            f"{entry['column']}: {result.metric.name} gap {entry['gap']:.4g} > {allowed:.4g}"
+        )
+    ratio = entry.get("selection_rate_ratio")
+    if ratio is not None and np.isfinite(ratio) and ratio < cfg.fairness_min_selection_ratio:
+        problems.append(
+            f"{entry['column']}: selection-rate ratio {ratio:.3g} < "
+            f"{cfg.fairness_min_selection_ratio:.3g}"
+        )
+    odds = entry.get("equalized_odds_difference")
+    if odds is not None and np.isfinite(odds) and odds > cfg.fairness_max_gap:
+        problems.append(
+            f"{entry['column']}: equalized-odds difference {odds:.3g} > {cfg.fairness_max_gap:.3g}"
+        )
+    return problems
+
+
+def check_fairness(result: Evaluation) -> Check:
+    name = "Sensitive groups: metric gap, selection rates and equalized odds within bounds"
+    cfg = result.config.evaluate
+    if not cfg.sensitive_columns:
         return _check(
             "R9",
             name,
             "skipped",
             False,
-            detail="no sensitive_features configured (evaluate.sensitive_features in config.yaml)",
+            detail="no sensitive_columns configured (evaluate.sensitive_columns in config.yaml)",
         )
     missing = [g["column"] for g in result.groups if g.get("missing")]
     if missing:
         return _check(
             "R9", name, "fail", True, value=missing, detail="sensitive column(s) missing from test"
         )
-    worst, bound = None, cfg.fairness_max_gap
-    for entry in result.groups:
-        if entry["gap"] is None:
-            continue
-        allowed = _allowed_shortfall(result, entry["overall"], bound)
-        if worst is None or entry["gap"] / max(allowed, 1e-12) > worst[0]:
-            worst = (entry["gap"] / max(allowed, 1e-12), entry, allowed)
-    if worst is None:
+    judged = [e for e in result.groups if e["gap"] is not None]
+    if not judged:
         return _check(
             "R9",
             name,
@@ -259,22 +300,28 @@ def check_fairness(result: Evaluation) -> Check:
             False,
             detail=f"fewer than two groups with at least slice_min_n={cfg.slice_min_n} test rows",
         )
-    _, entry, allowed = worst
-    detail = (
-        f"largest gap: {entry['column']} {entry['gap']:.4g} over {entry['judged_groups']} groups "
-        f"(allowed {allowed:.4g})"
+    largest = max(judged, key=lambda e: e["gap"])
+    problems = [p for entry in judged for p in _fairness_problems(result, entry)]
+    summary = (
+        f"largest {result.metric.name} gap: {largest['column']} {largest['gap']:.4g} over "
+        f"{largest['judged_groups']} groups"
     )
-    if entry["gap"] <= allowed:
+    if not problems:
         return _check(
-            "R9", name, "pass", True, value=entry["gap"], threshold=allowed, detail=detail
+            "R9",
+            name,
+            "pass",
+            True,
+            value=largest["gap"],
+            threshold=cfg.fairness_max_gap,
+            detail=summary,
         )
-    status = "fail" if cfg.fairness_blocking else "warn"
     return _check(
         "R9",
         name,
-        status,
+        "fail" if cfg.fairness_blocking else "warn",
         cfg.fairness_blocking,
-        value=entry["gap"],
-        threshold=allowed,
-        detail=detail,
+        value=largest["gap"],
+        threshold=cfg.fairness_max_gap,
+        detail="; ".join(problems),
     )
