@@ -198,11 +198,13 @@ def _could_not_compute(folder: Path, name: str, message: str, source: str) -> st
 
 def _serving_files(cfg: Config) -> Any:
     """The model that serves (the champion, else the latest; registry.py), or None without one."""
-    from ..errors import MissingInputError
+    from ..errors import CorruptInputError, MissingInputError
     from ..registry import serving_model
 
     try:
         return serving_model(cfg)
+    except CorruptInputError:
+        raise  # there, but unreadable: the report names the file
     except MissingInputError:
         return None
 
