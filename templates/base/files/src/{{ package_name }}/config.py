@@ -36,7 +36,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "split.method": ("stratified", "random", "time", "group"),
     "serving.mode": ("batch", "online", "both"),
     "tracking.backend": ("mlflow", "none"),
-    "registry.backend": ("file", "mlflow"),
+    "registry.backend": ("auto", "file", "mlflow"),
     "retrain.policy": ("append", "sliding_window"),
 }
 METRICS: dict[str, tuple[str, ...]] = {
@@ -168,9 +168,10 @@ class TrackingSection:
 @dataclass(frozen=True)
 class RegistrySection:
     """Model versions and the champion (registry.py): a JSON file under artifacts/, or MLflow's
-    model registry with a `champion` alias (needs tracking.backend: mlflow)."""
+    model registry with a `champion` alias (needs tracking.backend: mlflow); `auto` follows
+    tracking.backend."""
 
-    backend: str = "file"
+    backend: str = "auto"
     model_name: str | None = None
     feedback: str = "logs/feedback.jsonl"
 

@@ -6,7 +6,8 @@ the champion and `rollback` returns to the previous champion. Both are recorded 
 version's metrics). The service, batch scoring and `deploy` load the champion; when nothing was ever
 promoted they fall back to the latest model in artifacts/ (`serving_model`).
 
-One interface, two back ends (`registry.backend` in config.yaml):
+One interface, two back ends (`registry.backend` in config.yaml; `auto`, the default, is mlflow when
+`tracking.backend` is mlflow and file otherwise):
 
     file    artifacts/registry/registry.json holds the versions, the champion and the history.
     mlflow  MLflow's model registry (the tracking store of tracking.py, or MLFLOW_TRACKING_URI):
@@ -14,8 +15,9 @@ One interface, two back ends (`registry.backend` in config.yaml):
             its `champion` alias and the gate's verdict is a version tag. The JSON file keeps the
             same record beside it (history, local paths).
 
-Either way a copy of each version's model.joblib and model_meta.json is kept under
-artifacts/registry/v<N>/, which is what the service loads: serving never needs the tracking server.
+Either way a copy of each version's model.joblib, model_meta.json and monitoring reference
+(artifacts/reference/) is kept under artifacts/registry/v<N>/, which is what the service and
+monitoring load: serving never needs the tracking server.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class ServingModel:
     meta_file: Path
     version: int | None  # the registry number; None when the model was never registered
     champion: bool
+    reference: Path  # the folder of its monitoring reference (profile.json, reference.parquet)
 
 
 def registry_dir(config: Config) -> Path:
@@ -162,12 +165,16 @@ class Registry:
         return max((v.number for v in self.versions()), default=0) + 1
 
     def register(self, meta: dict[str, Any]) -> Version:
-        """A new version for the model train just wrote (artifacts/model.joblib + model_meta.json)."""
+        """A new version for the model train just wrote (artifacts/model.joblib, model_meta.json and
+        the monitoring reference in artifacts/reference/)."""
         number = self._next_number(meta)
         folder = registry_dir(self.config) / f"v{number}"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy2(model_path(self.config), folder / "model.joblib")
         write_json(folder / "model_meta.json", {**meta, "registry_version": number})
+        reference = self.config.artifacts_dir / "reference"
+        if reference.is_dir():
+            shutil.copytree(reference, folder / "reference", dirs_exist_ok=True)
         entry = {
             "version": number,
             "model_version": meta["model_version"],
@@ -306,8 +313,11 @@ class MlflowRegistry(Registry):
 
 
 def open_registry(config: Config) -> Registry:
-    """The registry config.yaml asks for."""
-    if config.registry.backend == "mlflow":
+    """The registry config.yaml asks for (`auto`: MLflow's when tracking is on, else the file)."""
+    backend = config.registry.backend
+    if backend == "auto":
+        backend = "mlflow" if config.tracking.backend == "mlflow" else "file"
+    if backend == "mlflow":
         return MlflowRegistry(config)
     return Registry(config)
 
@@ -323,11 +333,18 @@ def serving_model(config: Config) -> ServingModel:
                 f"{champion.folder}: the champion's files (version {champion.number}) are missing;"
                 " restore them or promote another version"
             )
-        return ServingModel(model_file, meta_file, champion.number, True)
+        reference = champion.folder / "reference"
+        if not reference.is_dir():  # registered before references were kept with versions
+            reference = config.artifacts_dir / "reference"
+        return ServingModel(model_file, meta_file, champion.number, True, reference)
     if not model_path(config).is_file():
         raise MissingInputError(f"{model_path(config)}: not found; run `make train` first")
     meta = read_json(meta_path(config), hint="run `make train` first")
     number = meta.get("registry_version")
     return ServingModel(
-        model_path(config), meta_path(config), int(number) if number else None, False
+        model_path(config),
+        meta_path(config),
+        int(number) if number else None,
+        False,
+        config.artifacts_dir / "reference",
     )

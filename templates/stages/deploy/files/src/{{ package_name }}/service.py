@@ -56,7 +56,6 @@ from .prediction_log import (
     output_records,
     prediction_id,
 )
-from .reference import reference_dir
 from .registry import serving_model
 
 log = logging.getLogger(__name__)
@@ -281,7 +280,7 @@ class Predictor:
     ) -> "Predictor":
         serving = serving_model(cfg)
         meta = read_json(serving.meta_file, hint="run `make train` again")
-        profile_path = reference_dir(cfg) / "profile.json"
+        profile_path = serving.reference / "profile.json"
         profile = read_json(profile_path) if profile_path.is_file() else None
         if profile is None:
             log.warning(

@@ -115,10 +115,11 @@ def _train(config: Config, train: pd.DataFrame, dropped: int) -> None:
     if meta["threshold"] is not None:
         log.info("decision threshold (expected cost, 5-fold CV on train): %.3f", meta["threshold"])
     _track_training(config, meta, model, X)
-    version = open_registry(config).register(meta)
-    meta["registry_version"] = version.number
     write_json(meta_path(config), meta)
     _write_reference(config, model, meta)
+    version = open_registry(config).register(meta)  # the model, its metadata and reference
+    meta["registry_version"] = version.number
+    write_json(meta_path(config), meta)
     log.info("saved %s, baselines/ and model_meta.json", model_path(config).name)
     log.info(
         "registered as model version %d (`make evaluate`, then `make promote` to serve it)",

@@ -221,8 +221,8 @@ def _load_reference(cfg: Config) -> tuple[Any, dict[str, Any]]:
     from ..artifacts import read_json
     from ..reference import load_reference
 
-    reference = load_reference(cfg)
     serving = _serving_files(cfg)
+    reference = load_reference(cfg, serving.reference if serving else None)
     meta = read_json(serving.meta_file, hint="run `make train` again") if serving else {}
     meta.setdefault("task_type", reference.profile["task_type"])
     meta.setdefault("classes", reference.profile.get("classes"))
