@@ -136,13 +136,15 @@ def check_label(meta: dict[str, Any], label: Any) -> Any:
 
 
 class PredictionIds:
-    """The prediction ids in the log, read incrementally (only the bytes added since last time)."""
+    """The prediction ids in the log, read incrementally (only the bytes added since last time),
+    plus those of the archived logs beside it (logs/archive/, written when `deploy` rotates)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._ids: set[str] = set()
         self._offset = 0
         self._lock = threading.Lock()
+        self._archives_read = False
 
     def add(self, ids: list[str]) -> None:
         with self._lock:
@@ -156,6 +158,11 @@ class PredictionIds:
             return prediction_id in self._ids
 
     def _refresh(self) -> None:
+        if not self._archives_read:
+            archive = self.path.parent / "archive"
+            for old in sorted(archive.glob(f"{self.path.stem}-*{self.path.suffix}")):
+                self._read_ids(old.read_bytes())
+            self._archives_read = True
         if not self.path.is_file():
             return
         size = self.path.stat().st_size
@@ -165,11 +172,14 @@ class PredictionIds:
             handle.seek(self._offset)
             data = handle.read()
         end = data.rfind(b"\n") + 1  # a line still being written is read next time
-        for line in data[:end].splitlines():
+        self._read_ids(data[:end])
+        self._offset += end
+
+    def _read_ids(self, data: bytes) -> None:
+        for line in data.splitlines():
             try:
                 entry = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
             if isinstance(entry, dict) and isinstance(entry.get("prediction_id"), str):
                 self._ids.add(entry["prediction_id"])
-        self._offset += end
