@@ -3,7 +3,7 @@ rollback and retraining on fresh labels, with the service restarted between step
 
 make all -> promote (version 1 serves; /health says 1) -> a deliberately worse challenger (shuffled
 labels) -> evaluate exits 1 naming R7 and the champion is still 1 -> labels sent back with POST
-/feedback -> `make retrain`: a better challenger on more labels, promoted by the gate -> /health says
+/feedback (the next monitor run counts them) -> `make retrain`: a better challenger on more labels, promoted by the gate -> /health says
 its version -> rollback -> 1 again. Version numbers are never reused, so the rejected challenger keeps
 number 2 and the promoted one is 3.
 """
@@ -162,6 +162,14 @@ def send_back_labels(project: Path, python: Path, rows: int = 40) -> list[str]:
     return ids
 
 
+def monitored_labels(project: Path, python: Path) -> int:
+    """Labelled rows in the realised performance of a monitor run over the prediction log."""
+    done = module(project, python, "monitor")
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    report = json.loads((project / "reports/monitoring/latest.json").read_text(encoding="utf-8"))
+    return int(report["performance"]["n_labeled"])
+
+
 def test_champion_challenger_promotion_rollback_and_retraining(tmp_path: Path) -> None:
     project = new_project(
         dest=tmp_path / PACKAGE,
@@ -192,9 +200,11 @@ def test_champion_challenger_promotion_rollback_and_retraining(tmp_path: Path) -
 
     # labels come back for served predictions; retrain on the original + labelled recent data
     (project / "data/processed/train.parquet").write_bytes(backup)
+    labelled_before = monitored_labels(project, python)
     ids = send_back_labels(project, python)
     feedback = [json.loads(line) for line in (project / "logs/feedback.jsonl").read_text().splitlines()]
     assert [f["id"] for f in feedback] == ids
+    assert monitored_labels(project, python) == labelled_before + len(ids)  # POSTed labels count
     retrained = ok(run_make(project, python, "retrain", timeout=900), "make retrain")
     assert "promoted version 3" in retrained
     assert champion(project, python) == 3
