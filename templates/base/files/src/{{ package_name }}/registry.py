@@ -229,7 +229,7 @@ class Registry:
         """The champion before the current one, walking back over earlier rollbacks."""
         chain: list[int] = []
         for event in self.history():
-            if event["action"] == "promote":
+            if event["action"] == "promote" and (not chain or chain[-1] != event["version"]):
                 chain.append(int(event["version"]))
             elif event["action"] == "rollback" and chain:
                 chain.pop()
