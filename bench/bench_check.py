@@ -79,7 +79,7 @@ def time_api(root: Path) -> float:
     start = time.perf_counter()
     code = (
         "import sys; from pathlib import Path; from mlscaffold.conventions import check_repo, format_report;"
-        "r = check_repo(Path(sys.argv[1])); sys.stdout.write(format_report(r, 'text'))"
+        "r = check_repo(repo=Path(sys.argv[1])); sys.stdout.write(format_report(r, 'text'))"
     )
     subprocess.run([sys.executable, "-c", code, str(root)], check=True, capture_output=True)
     return time.perf_counter() - start

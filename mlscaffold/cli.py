@@ -303,7 +303,7 @@ def check(
     def action() -> None:
         from mlscaffold.conventions import check_repo, format_report
 
-        report = check_repo(path, policy_file=policy, worktree=worktree)
+        report = check_repo(repo=path, policy_file=policy, worktree=worktree)
         ui.out(format_report(report, fmt.value))
         if report.failed:
             raise FindingsError("conventions violated")
@@ -323,7 +323,7 @@ def score(
     def action() -> None:
         from mlscaffold.score import format_score, score_repo
 
-        ui.out(format_score(score_repo(path, worktree=worktree), fmt.value))
+        ui.out(format_score(score_repo(repo=path, worktree=worktree), fmt.value))
 
     _run(debug, action)
 
@@ -346,13 +346,13 @@ def update(
 
     def action() -> None:
         from mlscaffold.verbs.update import format_update, update_project
+        from mlscaffold.wizard.sources import AnswerSources
 
         result = update_project(
             repo=path,
             to=to,
             conflict=conflict.value,
-            set_values=tuple(set_values or ()),
-            answers_file=answers,
+            sources=AnswerSources(answers_file=answers, set_values=tuple(set_values or ()), defaults=True),
             dry_run=dry_run,
             trust=trust,
         )

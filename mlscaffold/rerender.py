@@ -10,11 +10,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlscaffold.engine.record import RECORD_NAME, Record, read_record
 from mlscaffold.engine.templates import TemplateSet
 from mlscaffold.errors import UserError
+
+if TYPE_CHECKING:
+    from mlscaffold.wizard.sources import AnswerSources
 
 
 @contextlib.contextmanager
@@ -56,9 +59,7 @@ def _local_git_template(local: Path, to: str, source: str, scratch: Path) -> Tem
     return replace(load_template_set(str(scratch / "template")), source=source)
 
 
-def recorded_answers(
-    tset: TemplateSet, record: Record, set_values: tuple[str, ...], answers_file: Path | None
-) -> dict[str, Any]:
+def recorded_answers(tset: TemplateSet, record: Record, given: AnswerSources | None = None) -> dict[str, Any]:
     """Recorded answers, overridden by --answers and --set; questions new in the template take
     their defaults (update never prompts)."""
     from mlscaffold.wizard.questions import load_questions
@@ -69,8 +70,10 @@ def recorded_answers(
     for unit in (tset.base, *stages):
         known |= {q.name for q in load_questions(list(unit.questions), f"{unit.name}/manifest.yaml")}
     recorded = {k: v for k, v in record.answers.items() if k in known}
+    given = given or AnswerSources()
+    # update never prompts: questions new in the template take their defaults
     sources = AnswerSources(
-        answers_file=answers_file, set_values=set_values, defaults=True, recorded=recorded
+        answers_file=given.answers_file, set_values=given.set_values, defaults=True, recorded=recorded
     )
     return {**record.answers, **gather_answers(tset, sources, stages)}
 
@@ -110,7 +113,7 @@ def drift(repo: Path, *, trust: bool = False) -> tuple[Path, list[Drift]]:
     record = read_record(repo)
     with template_at(record.template_source, None, repo) as tset:
         tset.require_trust(trust)
-        answers = recorded_answers(tset, record, (), None)
+        answers = recorded_answers(tset, record)
         stages = tset.order_stages([s for s in record.stages if s in tset.stages])
         answers = {**answers, "stages": stages}
         rendered = render_project(

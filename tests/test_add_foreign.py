@@ -143,9 +143,9 @@ def test_a_makefile_of_the_users_gets_namespaced_targets_and_ci_uses_them(tmp_pa
     assert "-m churnkit_pipeline evaluate" in done.stdout  # the user's PKG := churnkit does not leak in
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "add stages")
-    gate = [f for f in check_repo(repo).findings if f.rule_id == "ci-readiness-gate"]
+    gate = [f for f in check_repo(repo=repo).findings if f.rule_id == "ci-readiness-gate"]
     assert gate == []  # the CI command reaches evaluate through ml-all -> mlscaffold.mk
-    i3 = next(t for sec in score_repo(repo).sections for t in sec.tests if t.id == "I3")
+    i3 = next(t for sec in score_repo(repo=repo).sections for t in sec.tests if t.id == "I3")
     assert (i3.score, i3.evidence) == (
         1.0,
         ("CI runs every pipeline step: data, train, evaluate, deploy, monitor",),

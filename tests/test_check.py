@@ -44,7 +44,7 @@ def policy_file(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
 
 
 def test_fake_generated_project_passes_the_default_policy(tmp_path: Path) -> None:
-    report = check_repo(make_project(tmp_path / "p"))
+    report = check_repo(repo=make_project(tmp_path / "p"))
     assert report.findings == ()
     assert not report.failed
     assert report.policy_source == "built-in default policy"
@@ -61,7 +61,7 @@ def test_repo_without_ci_formulation_or_python_version_fails(tmp_path: Path) -> 
         {"pyproject.toml": '[project]\nname = "x"\n'},
         drop=(".github/workflows/ci.yml", "docs/formulation.md"),
     )
-    report = check_repo(root)
+    report = check_repo(repo=root)
     assert report.failed
     assert ids(report) == ["formulation-filled", "ci-readiness-gate", "python-version"]
     assert report.findings[0].severity == "warning"  # the canvas is a warning by default
@@ -83,7 +83,7 @@ def test_repo_without_ci_formulation_or_python_version_fails(tmp_path: Path) -> 
 )
 def test_secrets_are_found_with_file_and_line_but_never_shown(tmp_path: Path, line: str, kind: str) -> None:
     root = make_project(tmp_path / "p", {"src/churn_model/settings.py": "# settings\n" + line})
-    report = check_repo(root)
+    report = check_repo(repo=root)
     found = [f for f in report.findings if f.rule_id == "no-secrets"]
     assert len(found) == 1
     assert (found[0].file, found[0].line, found[0].severity) == ("src/churn_model/settings.py", 2, "error")
@@ -106,18 +106,18 @@ def test_secrets_are_found_with_file_and_line_but_never_shown(tmp_path: Path, li
 )
 def test_placeholders_and_allowlisted_lines_are_not_secrets(tmp_path: Path, line: str) -> None:
     root = make_project(tmp_path / "p", {"docs/setup.md": line})
-    assert "no-secrets" not in ids(check_repo(root))
+    assert "no-secrets" not in ids(check_repo(repo=root))
 
 
 def test_only_tracked_files_are_scanned_in_git_and_all_files_outside_git(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     write(root, {"notes/untracked.txt": f"key {AWS}\n", "data/processed/x.csv": f"{AWS}\n"})
-    assert "no-secrets" not in ids(check_repo(root))
+    assert "no-secrets" not in ids(check_repo(repo=root))
 
     plain = make_project(tmp_path / "plain", use_git=False)
     write(plain, {"notes/untracked.txt": f"key {AWS}\n", "data/processed/x.csv": f"{AWS}\n",
                   ".venv/pyvenv.cfg": "", ".venv/lib/x.py": f"{AWS}\n"})  # fmt: skip
-    report = check_repo(plain)
+    report = check_repo(repo=plain)
     assert not report.git_tracked
     assert [(f.rule_id, f.file) for f in report.errors] == [("no-secrets", "notes/untracked.txt")]
 
@@ -125,8 +125,8 @@ def test_only_tracked_files_are_scanned_in_git_and_all_files_outside_git(tmp_pat
 def test_secret_exclusions_from_the_policy(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"tests/fixtures/creds.txt": f"{AWS}\n"})
     policy = policy_file(tmp_path, "extends: default\nsecrets: {exclude: ['tests/fixtures/']}\n")
-    assert "no-secrets" in ids(check_repo(root))
-    assert "no-secrets" not in ids(check_repo(root, policy_file=policy))
+    assert "no-secrets" in ids(check_repo(repo=root))
+    assert "no-secrets" not in ids(check_repo(repo=root, policy_file=policy))
 
 
 # ------------------------------------------------------------------------------ large files
@@ -135,16 +135,16 @@ def test_secret_exclusions_from_the_policy(tmp_path: Path) -> None:
 def test_large_tracked_files_are_flagged_unless_ignored_lfs_or_excluded(tmp_path: Path) -> None:
     big = b"x" * (1024 * 1024 + 10)
     root = make_project(tmp_path / "p", {"data/sample/big.csv": big})
-    found = [f for f in check_repo(root).findings if f.rule_id == "no-large-files"]
+    found = [f for f in check_repo(repo=root).findings if f.rule_id == "no-large-files"]
     assert [(f.file, f.severity) for f in found] == [("data/sample/big.csv", "error")]
     assert "1.0 MB" in found[0].message and "1024 KB" in found[0].message
 
     write(root, {"data/processed/huge.parquet": big})  # ignored by git: not flagged
     commit(root, {".gitattributes": "*.csv filter=lfs diff=lfs merge=lfs -text\n"})
-    assert "no-large-files" not in ids(check_repo(root))
+    assert "no-large-files" not in ids(check_repo(repo=root))
 
     policy = policy_file(tmp_path, "large_files: {max_kb: 0.5}\n")
-    small = [f.file for f in check_repo(root, policy_file=policy).findings]
+    small = [f.file for f in check_repo(repo=root, policy_file=policy).findings]
     assert "README.md" not in small and "docs/formulation.md" in small
 
 
@@ -158,7 +158,7 @@ def test_formulation_placeholders_and_empty_sections_are_named_with_lines(tmp_pa
         "## 4. Data\n```\n{{ not a placeholder inside code }}\n```\n- Source: {{ data_source }}\n"
     )
     root = make_project(tmp_path / "p", {"docs/formulation.md": text})
-    found = [(f.line, f.message) for f in check_repo(root).findings if f.rule_id == "formulation-filled"]
+    found = [(f.line, f.message) for f in check_repo(repo=root).findings if f.rule_id == "formulation-filled"]
     assert found == [
         (4, "placeholder text 'TODO' left to fill in"),
         (6, "section '2. Prediction task' is empty"),
@@ -173,7 +173,7 @@ def test_formulation_can_be_an_error_and_use_own_file_and_placeholders(tmp_path:
         "formulation: {file: docs/canvas.md, placeholders: ['XXX-FILL']}\n"
         "severity: {formulation-filled: error}\n",
     )
-    report = check_repo(root, policy_file=policy)
+    report = check_repo(repo=root, policy_file=policy)
     assert [(f.rule_id, f.severity, f.line) for f in report.findings] == [("formulation-filled", "error", 4)]
 
 
@@ -194,7 +194,7 @@ def test_formulation_can_be_an_error_and_use_own_file_and_placeholders(tmp_path:
 def test_ci_gate_follows_make_targets(tmp_path: Path, run: str, passes: bool) -> None:
     ci = "on: [push]\njobs:\n  x:\n    steps:\n      - run: " + run + "\n"
     root = make_project(tmp_path / "p", {".github/workflows/ci.yml": ci})
-    assert ("ci-readiness-gate" not in ids(check_repo(root))) is passes
+    assert ("ci-readiness-gate" not in ids(check_repo(repo=root))) is passes
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_ci_gate_needs_a_target_that_exists_and_reaches_evaluate(
     root = make_project(tmp_path / "p", {".github/workflows/ci.yml": ci}, drop=("Makefile",))
     if makefile is not None:
         commit(root, {"Makefile": makefile})
-    found = [f for f in check_repo(root).findings if f.rule_id == "ci-readiness-gate"]
+    found = [f for f in check_repo(repo=root).findings if f.rule_id == "ci-readiness-gate"]
     assert len(found) == 1 and says in found[0].message, found
 
 
@@ -221,7 +221,7 @@ def test_ci_gate_reaches_the_gate_through_recursive_make(tmp_path: Path) -> None
     makefile = "ci:\n\t$(MAKE) check-all\ncheck-all: lint evaluate\nevaluate:\n\tpython -m pkg evaluate\n"
     ci = "on: [push]\njobs:\n  x:\n    steps:\n      - run: make ci\n"
     root = make_project(tmp_path / "p", {".github/workflows/ci.yml": ci, "Makefile": makefile})
-    assert "ci-readiness-gate" not in ids(check_repo(root))
+    assert "ci-readiness-gate" not in ids(check_repo(repo=root))
 
 
 def test_makefile_reading_expands_included_pipeline(tmp_path: Path) -> None:
@@ -244,8 +244,8 @@ def test_python_version_policy(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     ok = policy_file(tmp_path, "python: {versions: ['3.11', '3.12']}\n", "ok.yaml")
     bad = policy_file(tmp_path, "python: {versions: ['3.10']}\n", "bad.yaml")
-    assert check_repo(root, policy_file=ok).findings == ()
-    (finding,) = check_repo(root, policy_file=bad).findings
+    assert check_repo(repo=root, policy_file=ok).findings == ()
+    (finding,) = check_repo(repo=root, policy_file=bad).findings
     assert finding.file == "pyproject.toml" and "excludes Python 3.10" in finding.message
     assert admits(">=3.10,<3.13,!=3.11.*", "3.12") and not admits(">=3.10,!=3.11.*", "3.11")
     assert admits("~=3.11", "3.13") and not admits("~=3.11.2", "3.12")
@@ -259,14 +259,14 @@ def test_required_stages_answers_and_files(tmp_path: Path) -> None:
         "required_answers: [ready_threshold, owner]\n"
         "required_files: [LICENSE, 'tests/test_*.py']\n",
     )
-    report = check_repo(root, policy_file=policy)
+    report = check_repo(repo=root, policy_file=policy)
     assert [(f.rule_id, f.message.split(";")[0]) for f in report.findings] == [
         ("required-stages", "required stage 'monitor' is not applied"),
         ("required-files", "required file 'LICENSE' is not tracked by git"),
         ("required-answers", "answer 'owner' is not set"),
     ]
     no_record = make_project(tmp_path / "q", drop=(".mlscaffold.yaml",))
-    messages = [f.message for f in check_repo(no_record, policy_file=policy).findings]
+    messages = [f.message for f in check_repo(repo=no_record, policy_file=policy).findings]
     assert any("no .mlscaffold.yaml record" in m for m in messages)
 
 
@@ -287,7 +287,7 @@ custom:
     message: pin the random seed in config.yaml
 """,
     )
-    report = check_repo(root, policy_file=policy)
+    report = check_repo(repo=root, policy_file=policy)
     assert [(f.rule_id, f.severity, f.file) for f in report.findings] == [
         ("no-notebooks-in-src", "error", "src/churn_model/explore.ipynb"),
         ("license", "warning", None),
@@ -307,19 +307,19 @@ def test_policy_precedence_file_then_pyproject_then_team_template_then_default(t
     root = make_project(tmp_path / "p")
     text = (root / ".mlscaffold.yaml").read_text().replace("source: builtin", f"source: {team}")
     (root / ".mlscaffold.yaml").write_text(text)
-    assert check_repo(root).policy_source == str(team / "policy.yaml")
-    assert ids(check_repo(root)) == ["required-files"]
+    assert check_repo(repo=root).policy_source == str(team / "policy.yaml")
+    assert ids(check_repo(repo=root)) == ["required-files"]
 
     pyproject = (root / "pyproject.toml").read_text() + '\n[tool.mlscaffold]\nrequired_files = ["PY.md"]\n'
     (root / "pyproject.toml").write_text(pyproject)
-    report = check_repo(root)
+    report = check_repo(repo=root)
     assert report.policy_source.endswith("pyproject.toml [tool.mlscaffold]")
     assert "PY.md" in report.findings[0].message
 
     toml = policy_file(tmp_path, 'required_files = ["CLI.md"]\n', "team.toml")
-    report = check_repo(root, policy_file=toml)
+    report = check_repo(repo=root, policy_file=toml)
     assert report.policy_source == str(toml) and "CLI.md" in report.findings[0].message
-    assert "PY.md" in check_repo(root, policy_file=root / "pyproject.toml").findings[0].message
+    assert "PY.md" in check_repo(repo=root, policy_file=root / "pyproject.toml").findings[0].message
 
 
 @pytest.mark.parametrize("source", ["team", "team@v2", "odd@name"])
@@ -328,7 +328,7 @@ def test_relative_team_template_source_is_read_from_the_repo(tmp_path: Path, sou
     root = make_project(tmp_path / "p", {f"{folder}/policy.yaml": "required_files: [X.md]\n"})
     text = (root / ".mlscaffold.yaml").read_text().replace("source: builtin", f"source: {source}")
     (root / ".mlscaffold.yaml").write_text(text)
-    assert check_repo(root).policy_source == str(root / folder / "policy.yaml")
+    assert check_repo(repo=root).policy_source == str(root / folder / "policy.yaml")
 
 
 def test_a_git_url_template_source_falls_back_to_the_default(tmp_path: Path) -> None:
@@ -337,7 +337,7 @@ def test_a_git_url_template_source_falls_back_to_the_default(tmp_path: Path) -> 
     (root / ".mlscaffold.yaml").write_text(
         text.replace("source: builtin", "source: https://example.org/t.git@v1")
     )
-    assert check_repo(root).policy_source == "built-in default policy"
+    assert check_repo(repo=root).policy_source == "built-in default policy"
 
 
 @pytest.mark.parametrize(
@@ -384,7 +384,7 @@ def test_a_git_url_template_source_falls_back_to_the_default(tmp_path: Path) -> 
 def test_bad_policies_are_user_errors_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
     root = make_project(tmp_path / "p")
     with pytest.raises(UserError) as err:
-        check_repo(root, policy_file=policy_file(tmp_path, text))
+        check_repo(repo=root, policy_file=policy_file(tmp_path, text))
     assert message in str(err.value)
     assert "policy.yaml" in str(err.value)
 
@@ -392,16 +392,16 @@ def test_bad_policies_are_user_errors_naming_the_key(tmp_path: Path, text: str, 
 def test_policy_file_must_be_yaml_or_toml(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     with pytest.raises(UserError, match="must be YAML"):
-        check_repo(root, policy_file=policy_file(tmp_path, "{}", "policy.ini"))
+        check_repo(repo=root, policy_file=policy_file(tmp_path, "{}", "policy.ini"))
     with pytest.raises(UserError, match="file not found"):
-        check_repo(root, policy_file=tmp_path / "missing.yaml")
+        check_repo(repo=root, policy_file=tmp_path / "missing.yaml")
 
 
 def test_empty_tool_table_in_pyproject_is_an_error(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     (root / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.mlscaffold]\n')
     with pytest.raises(UserError, match=r"pyproject.toml \[tool.mlscaffold\]: the policy is empty"):
-        check_repo(root)
+        check_repo(repo=root)
 
 
 # ------------------------------------------------------------------------------ output formats
@@ -409,7 +409,7 @@ def test_empty_tool_table_in_pyproject_is_an_error(tmp_path: Path) -> None:
 
 def test_json_output(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"cfg.py": f"KEY = '{AWS}'\n"})
-    data = json.loads(format_report(check_repo(root), "json"))
+    data = json.loads(format_report(check_repo(repo=root), "json"))
     assert data["ok"] is False and data["summary"] == {"errors": 1, "warnings": 0}
     assert data["findings"] == [
         {"rule_id": "no-secrets", "severity": "error", "file": "cfg.py", "line": 1,
@@ -420,7 +420,7 @@ def test_json_output(tmp_path: Path) -> None:
 def test_sarif_output_is_valid_sarif_2_1_0_for_code_scanning(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"cfg.py": f"KEY = '{AWS}'\n"}, drop=("LICENSE",))
     policy = policy_file(tmp_path, "extends: default\nrequired_files: [LICENSE]\n")
-    sarif = json.loads(format_report(check_repo(root, policy_file=policy), "sarif"))
+    sarif = json.loads(format_report(check_repo(repo=root, policy_file=policy), "sarif"))
     assert sarif["version"] == "2.1.0" and "sarif-2.1.0" in sarif["$schema"]
     (run,) = sarif["runs"]
     rules = run["tool"]["driver"]["rules"]
@@ -442,10 +442,10 @@ def test_sarif_output_is_valid_sarif_2_1_0_for_code_scanning(tmp_path: Path) -> 
 
 def test_text_output(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"cfg.py": f"KEY = '{AWS}'\n"})
-    text = format_report(check_repo(root), "text")
+    text = format_report(check_repo(repo=root), "text")
     assert "cfg.py:1: error: possible AWS key" in text
     assert text.rstrip().endswith("failed: 1 error, 0 warnings")
-    ok = format_report(check_repo(make_project(tmp_path / "q")), "text")
+    ok = format_report(check_repo(repo=make_project(tmp_path / "q")), "text")
     assert ok.rstrip().endswith("ok: no violations")
 
 
@@ -501,17 +501,17 @@ def test_template_drift_is_checked_on_the_files_the_policy_names(tmp_path: Path)
     assert made.returncode == 0, made.stderr
     root = tmp_path / "fresh"
     policy = policy_file(tmp_path, "template_drift: {paths: [Makefile, 'mk/']}\n")
-    assert check_repo(root, policy_file=policy).findings == ()
+    assert check_repo(repo=root, policy_file=policy).findings == ()
     commit(root, {"Makefile": (root / "Makefile").read_text() + "\nextra:\n\techo hi\n"})
     commit(root, {"config.yaml": (root / "config.yaml").read_text() + "\n# tuned by hand\n"})
-    (finding,) = check_repo(root, policy_file=policy).findings
+    (finding,) = check_repo(repo=root, policy_file=policy).findings
     assert (finding.rule_id, finding.file) == ("template-drift", "Makefile")
     assert "mlscaffold diff" in finding.message
 
 
 def test_template_drift_without_a_record(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", drop=(".mlscaffold.yaml",))
-    (finding,) = check_repo(root, policy_file=policy_file(tmp_path, "template_drift: true\n")).findings
+    (finding,) = check_repo(repo=root, policy_file=policy_file(tmp_path, "template_drift: true\n")).findings
     assert "no .mlscaffold.yaml record" in finding.message
 
 
@@ -520,7 +520,7 @@ def test_a_workflow_that_is_not_valid_yaml_is_reported_with_its_line(tmp_path: P
         "on: [push]\njobs:\n  x:\n    steps:\n      - name: Fetch (sample: rebuild)\n        run: make all\n"
     )
     root = make_project(tmp_path / "p", {".github/workflows/nightly.yml": broken})
-    (finding,) = check_repo(root).findings
+    (finding,) = check_repo(repo=root).findings
     assert (finding.rule_id, finding.file, finding.line) == (
         "ci-readiness-gate",
         ".github/workflows/nightly.yml",
@@ -557,7 +557,7 @@ def test_the_worked_example_policy_in_the_docs_works(tmp_path: Path) -> None:
     )
     commit(root, {".mlscaffold.yaml": text})
     policy = policy_file(tmp_path, _doc_block("<!-- example: team-policy -->", "yaml"))
-    report = check_repo(root, policy_file=policy)
+    report = check_repo(repo=root, policy_file=policy)
     assert len(report.rules_run) == 11
     assert [(f.rule_id, f.severity) for f in report.findings] == [
         ("formulation-filled", "error"),
@@ -570,7 +570,7 @@ def test_the_pyproject_example_in_the_docs_is_a_valid_policy(tmp_path: Path) -> 
     root = make_project(tmp_path / "p")
     pyproject = (root / "pyproject.toml").read_text() + "\n" + _doc_block("The same policy in", "toml")
     (root / "pyproject.toml").write_text(pyproject)
-    report = check_repo(root)
+    report = check_repo(repo=root)
     assert "no-notebooks-in-src" in report.rules_run and "required-answers" in report.rules_run
     assert report.findings == ()
 
@@ -611,7 +611,7 @@ def test_a_fresh_project_passes_the_default_policy(tmp_path: Path, sets: list[st
     args = [a for s in sets for a in (["--set", s] if "=" in s else [s])]
     made = run_cli("new", str(tmp_path / "fresh"), "--defaults", *args, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    report = check_repo(tmp_path / "fresh")
+    report = check_repo(repo=tmp_path / "fresh")
     assert report.errors == (), format_report(report, "text")
     assert report.git_tracked is ("--no-git" not in sets)
 
@@ -626,7 +626,7 @@ def test_symlinks_are_not_followed_out_of_the_repo(tmp_path: Path, use_git: bool
     if use_git:
         git(root, "init", "-q")
         commit(root, {})
-    report = check_repo(root)
+    report = check_repo(repo=root)
     assert report.git_tracked is use_git and "linked-creds.txt" in RepoView(root).files
     assert report.errors == ()
 
@@ -634,5 +634,5 @@ def test_symlinks_are_not_followed_out_of_the_repo(tmp_path: Path, use_git: bool
 def test_required_paths_are_named_from_the_root(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"docs/LICENSE": "MIT\n"})
     policy = policy_file(tmp_path, "required_files: [LICENSE, '**/LICENSE', docs/, 'src/*/features.py']\n")
-    (finding,) = check_repo(root, policy_file=policy).findings
+    (finding,) = check_repo(repo=root, policy_file=policy).findings
     assert finding.message.startswith("required file 'LICENSE' is not tracked")

@@ -112,7 +112,9 @@ def test_choosing_a_licence_later_with_update_writes_it(tmp_path: Path) -> None:
     from mlscaffold import update_project
 
     project = generate(tmp_path / "demo", "license=none", git=True)
-    update_project(repo=project, set_values=("license=BSD-3-Clause", "owner=Data team"))
+    update_project(
+        repo=project, sources=AnswerSources(set_values=("license=BSD-3-Clause", "owner=Data team"))
+    )
     assert "Copyright (c) " in (project / "LICENSE").read_text()
     assert " Data team\n" in (project / "LICENSE").read_text()
     assert pyproject(project)["license"] == "BSD-3-Clause"

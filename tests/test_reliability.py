@@ -592,3 +592,18 @@ def test_diff_of_a_project_from_a_git_template_reads_copied_files_before_the_clo
     done = cli(tmp_path / "p", "diff")
     assert done.returncode == 0, done.stderr
     assert "data/blob.bin" in done.stdout and "a.txt" not in done.stdout
+
+
+def test_one_unknown_key_check_names_the_file_the_key_and_the_closest_known_key() -> None:
+    """Manifests, questions, policies and records share one unknown-key check (P14)."""
+    from mlscaffold.errors import TemplateError, UserError, require_known_keys
+
+    require_known_keys({"name": 1}, {"name", "order"}, "m.yaml")  # known keys pass
+    with pytest.raises(TemplateError, match=r"m\.yaml: unknown key 'ordr' \(did you mean 'order'\?\)"):
+        require_known_keys({"ordr": 1}, {"name", "order"}, "m.yaml", error=TemplateError)
+    with pytest.raises(
+        UserError, match=r"p\.yaml: unknown policy key 'severity\.warnn' \(did you mean 'severity\.warn'\?\)"
+    ):
+        require_known_keys({"warnn": 1}, {"warn", "error"}, "p.yaml", what="policy key", prefix="severity.")
+    with pytest.raises(UserError, match=r"r\.yaml: key 'null' is not a name .*known: name, order"):
+        require_known_keys({None: 1}, {"name", "order"}, "r.yaml")

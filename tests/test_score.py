@@ -86,7 +86,7 @@ def test_the_rubric_has_28_tests_in_4_sections_of_7() -> None:
 
 
 def test_an_empty_folder_scores_zero_everywhere(tmp_path: Path) -> None:
-    report = score_repo(tmp_path)
+    report = score_repo(repo=tmp_path)
     assert report.final == 0 and totals(report) == dict.fromkeys(totals(report), 0.0)
     assert report.interpretation == interpret(0)
     assert all(t.how == "not found" and not t.evidence for t in by_id(report).values())
@@ -96,7 +96,7 @@ def test_an_empty_folder_scores_zero_everywhere(tmp_path: Path) -> None:
 
 
 def test_static_evidence_before_the_pipeline_ran(tmp_path: Path) -> None:
-    tests = by_id(score_repo(make_project(tmp_path / "p")))
+    tests = by_id(score_repo(repo=make_project(tmp_path / "p")))
     assert tests["D1"].score == 1.0  # a schema, and CI runs the data step that validates
     assert any("runs `make all` (reaches `data`)" in e for e in tests["D1"].evidence)
     assert tests["D6"].score == 0.5 and tests["D6"].how.startswith("static")
@@ -113,7 +113,7 @@ def test_static_evidence_before_the_pipeline_ran(tmp_path: Path) -> None:
 def test_reports_of_a_run_count_and_ci_makes_them_automated(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     write(root, REPORTS)  # ignored by git, as a pipeline run leaves them
-    tests = by_id(score_repo(root))
+    tests = by_id(score_repo(repo=root))
     assert tests["M5"].score == 1.0 and "R5a" in tests["M5"].evidence[0]
     assert tests["D4"].score == 1.0
     assert tests["I1"].score == 1.0  # a failing check still shows the test is in place
@@ -154,7 +154,7 @@ def test_a_skipped_champion_check_is_no_evidence(tmp_path: Path) -> None:
 def test_a_scheduled_monitor_makes_monitoring_automated(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {".github/workflows/monitor.yml": MONITOR_WORKFLOW})
     write(root, REPORTS)
-    tests = by_id(score_repo(root))
+    tests = by_id(score_repo(repo=root))
     for test_id in ("M2", "Mo2", "Mo3", "Mo4", "Mo5", "Mo6", "Mo7"):
         assert tests[test_id].score == 1.0, test_id
     assert any("a schedule in .github/workflows/monitor.yml" in e for e in tests["Mo4"].evidence)
@@ -164,14 +164,14 @@ def test_pipeline_integration_needs_every_step_in_ci(tmp_path: Path) -> None:
     ci = "on: [push]\njobs:\n  x:\n    steps:\n      - run: make data train\n"
     root = make_project(tmp_path / "p", {".github/workflows/ci.yml": ci})
     write(root, REPORTS)
-    i3 = by_id(score_repo(root))["I3"]
+    i3 = by_id(score_repo(repo=root))["I3"]
     assert (i3.score, i3.how) == (0.5, "documented")
     assert "CI runs only data, train" in i3.evidence[0]
 
 
 def test_dependabot_codeowners_and_search_raise_their_tests(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
-    before = by_id(score_repo(root))
+    before = by_id(score_repo(repo=root))
     assert before["Mo1"].score == 0 and before["M3"].score == 0 and before["M1"].score == 0.5
     commit(
         root,
@@ -181,14 +181,14 @@ def test_dependabot_codeowners_and_search_raise_their_tests(tmp_path: Path) -> N
             "src/churn_model/models.py": "from sklearn.model_selection import GridSearchCV\n",
         },
     )
-    after = by_id(score_repo(root))
+    after = by_id(score_repo(repo=root))
     assert after["Mo1"].score == 1 and after["M3"].score == 1 and after["M1"].score == 1
 
 
 def test_final_is_the_weakest_section_and_names_tests_to_raise_it(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {".github/workflows/monitor.yml": MONITOR_WORKFLOW})
     write(root, REPORTS)
-    report = score_repo(root)
+    report = score_repo(repo=root)
     assert report.final == min(totals(report).values())
     weakest = [s for s in report.sections if s.total == report.final]
     assert report.weakest == tuple(s.name for s in weakest)
@@ -209,7 +209,7 @@ def test_interpretation_follows_table_v(final: float, start: str) -> None:
 def test_text_and_json_output(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     write(root, REPORTS)
-    report = score_repo(root)
+    report = score_repo(repo=root)
     data = json.loads(format_score(report, "json"))
     assert data["final"] == report.final and [s["name"] for s in data["sections"]] == [
         "data", "model", "infrastructure", "monitoring",
@@ -243,7 +243,7 @@ GENV = Path("/work/genv/bin/python")
 @pytest.mark.skipif(not GENV.exists(), reason="needs the generated-project environment /work/genv")
 def test_fresh_project_scores_at_least_2_in_every_section_after_make_all(tmp_path: Path) -> None:
     root = _new_project(tmp_path)
-    before = score_repo(root)
+    before = score_repo(repo=root)
     env = {**os.environ, "PYTHONPATH": str(root / "src"), "MPLBACKEND": "Agg"}
     make = shutil.which("make")
     assert make is not None
@@ -251,7 +251,7 @@ def test_fresh_project_scores_at_least_2_in_every_section_after_make_all(tmp_pat
         [make, "all", f"PYTHON={GENV}"], cwd=root, env=env, capture_output=True, text=True, timeout=900
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    after = score_repo(root)
+    after = score_repo(repo=root)
     assert all(total >= 2 for total in totals(after).values()), format_score(after, "text")
     assert after.final > before.final
 
@@ -264,7 +264,7 @@ def test_cli_score(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["final"] == score_repo(root).final
+    assert json.loads(proc.stdout)["final"] == score_repo(repo=root).final
     missing = subprocess.run(
         [sys.executable, "-m", "mlscaffold", "score", str(tmp_path / "nope")],
         capture_output=True,
@@ -278,6 +278,6 @@ def test_reports_are_found_where_config_yaml_puts_them(tmp_path: Path) -> None:
     config = "paths: {reports: out/reports, logs: ../../elsewhere}\n"
     root = make_project(tmp_path / "p", {"config.yaml": config})
     write(root, {("out/" + k if k.startswith("reports/") else k): v for k, v in REPORTS.items()})
-    tests = by_id(score_repo(root))
+    tests = by_id(score_repo(repo=root))
     assert tests["M5"].score == 1.0 and tests["M5"].evidence[0].startswith("out/reports/readiness.json")
     assert tests["Mo6"].evidence[-1] == "out/reports/latency.json"

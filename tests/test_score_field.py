@@ -94,7 +94,7 @@ def _repo(root: Path, files: dict[str, str]) -> Path:
 def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
     out = {}
     for name, files in REPOS.items():
-        report = score_repo(_repo(tmp_path_factory.mktemp(name), files))
+        report = score_repo(repo=_repo(tmp_path_factory.mktemp(name), files))
         out[name] = {t.id: t for s in report.sections for t in s.tests}
     return out
 
@@ -119,11 +119,11 @@ def test_check_and_score_judge_the_same_snapshot(tmp_path: Path) -> None:
     (root / "tests" / "test_x.py").write_text("def test_model_fit():\n    assert '.fit('\n")
 
     def ci_finding(worktree: bool) -> bool:
-        found = check_repo(root, worktree=worktree).findings
+        found = check_repo(repo=root, worktree=worktree).findings
         return any(f.message.startswith("no CI workflow found") for f in found)
 
     def i2(worktree: bool) -> float:
-        report = score_repo(root, worktree=worktree)
+        report = score_repo(repo=root, worktree=worktree)
         return next(t.score for s in report.sections for t in s.tests if t.id == "I2")
 
     assert ci_finding(False) and i2(False) == 0  # tracked files: neither sees the new workflow

@@ -525,7 +525,7 @@ def test_cli_exit_codes(project: Path, tpl: Template) -> None:
 
 def test_set_changes_an_answer_and_the_rendering_follows(project: Path, tpl: Template) -> None:
     tpl.bump()
-    result = update_project(repo=project, set_values=("project_name=renamed",))
+    result = update_project(repo=project, sources=AnswerSources(set_values=("project_name=renamed",)))
     assert (project / "README.md").read_text().startswith("# renamed\n")
     assert read_record(project).answers["project_name"] == "renamed"
     assert result.conflicts == ()
@@ -535,7 +535,7 @@ def test_unknown_set_key_is_refused(project: Path, tpl: Template) -> None:
     tpl.bump()
     before = repo_state(project)
     with pytest.raises(UserError, match="project_nam"):
-        update_project(repo=project, set_values=("project_nam=x",))
+        update_project(repo=project, sources=AnswerSources(set_values=("project_nam=x",)))
     assert repo_state(project) == before
 
 
@@ -872,7 +872,7 @@ def test_runs_from_a_subfolder_and_takes_an_answers_file(
     answers = tmp_path / "answers.yaml"
     answers.write_text("project_name: from-file\n")
     tpl.bump()
-    result = update_project(repo=project / "bin", answers_file=answers)
+    result = update_project(repo=project / "bin", sources=AnswerSources(answers_file=answers))
     assert result.repo == project
     assert (project / "README.md").read_text().startswith("# from-file\n")
     assert diff_project(repo=project / "bin") == ""

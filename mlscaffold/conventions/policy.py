@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlscaffold.conventions.model import LEVELS, Level, Severity
-from mlscaffold.errors import UserError, did_you_mean
+from mlscaffold.errors import UserError, require_known_keys
 
 RULE_IDS: dict[str, str] = {
     "required_stages": "required-stages",
@@ -229,11 +229,7 @@ def _extend(data: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def _known(data: dict[str, Any], keys: frozenset[str], source: str, prefix: str) -> None:
-    for key in data:
-        if key not in keys:
-            name = f"{prefix}{key}"
-            hint = did_you_mean(str(key), keys).replace("'", f"'{prefix}", 1)
-            raise UserError(f"{source}: unknown policy key '{name}'{hint}")
+    require_known_keys(data, keys, source, what="policy key", prefix=prefix)
 
 
 def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:

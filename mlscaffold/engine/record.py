@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlscaffold._version import __version__
-from mlscaffold.errors import UserError, did_you_mean
+from mlscaffold.errors import UserError, require_known_keys
 from mlscaffold.yamlio import dumps_yaml, load_mapping
 
 RECORD_NAME = ".mlscaffold.yaml"
@@ -67,11 +67,7 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 def _known(data: dict[str, Any], keys: set[str], where: str) -> None:
-    for key in data:
-        if not isinstance(key, str):
-            raise UserError(f"{where}: key '{'null' if key is None else key}' is not a name")
-        if key not in keys:
-            raise UserError(f"{where}: unknown key '{key}'{did_you_mean(key, keys)}")
+    require_known_keys(data, keys, where)
 
 
 def read_record(repo: Path) -> Record:

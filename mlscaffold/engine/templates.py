@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlscaffold.errors import TemplateError, TrustError, UserError, did_you_mean
+from mlscaffold.errors import TemplateError, TrustError, UserError, did_you_mean, require_known_keys
 from mlscaffold.yamlio import load_mapping
 
 SET_MANIFEST = "template.yaml"
@@ -169,14 +169,7 @@ def _key_name(key: Any) -> str:
 
 
 def _check_keys(data: dict[str, Any], known: set[str], where: Path) -> None:
-    for key in data:
-        if not isinstance(key, str):
-            raise TemplateError(
-                f"{where}: key '{_key_name(key)}' is not a name (quote it, or remove it); "
-                f"known keys: {', '.join(sorted(known))}"
-            )
-        if key not in known:
-            raise TemplateError(f"{where}: unknown key '{key}'{did_you_mean(key, known)}")
+    require_known_keys(data, known, str(where), error=TemplateError)
 
 
 def load_unit(root: Path, kind: Literal["base", "stage"], default_name: str) -> Unit:

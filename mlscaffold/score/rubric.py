@@ -854,11 +854,11 @@ def interpret(final: float) -> str:
     return INTERPRETATION[-1][1]
 
 
-def score_repo(path: Path, *, worktree: bool = False) -> ScoreReport:
-    """Score the repo at `path` on the 28 tests. Reads only; never runs the project. Code, tests, docs
+def score_repo(*, repo: Path = Path("."), worktree: bool = False) -> ScoreReport:
+    """Score the repo at `repo` on the 28 tests. Reads only; never runs the project. Code, tests, docs
     and CI are read from what git tracks (`worktree`: from the disk), like `check`; the reports a
     pipeline run left are read from the disk."""
-    root = path.resolve()
+    root = repo.resolve()
     ev = Evidence(RepoView(root, worktree=worktree))
     results = [_judge(test, ev) for test in TESTS]
     sections = tuple(

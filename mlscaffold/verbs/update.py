@@ -25,6 +25,7 @@ from mlscaffold.errors import MergeConflictsRemain, UserError, name_paths
 from mlscaffold.rerender import drift, recorded_answers, repo_root, template_at
 from mlscaffold.vcs import Blob
 from mlscaffold.wizard.advice import template_context
+from mlscaffold.wizard.sources import AnswerSources
 
 ConflictMode = Literal["inline", "rej"]
 PENDING_REF = "refs/mlscaffold/pending"
@@ -385,8 +386,7 @@ def _require_clean(repo: Path) -> None:
 @dataclass(frozen=True)
 class _Options:
     conflict: ConflictMode = "inline"
-    set_values: tuple[str, ...] = ()
-    answers_file: Path | None = None
+    sources: AnswerSources = AnswerSources(defaults=True)
     dry_run: bool = False
     trust: bool = False
 
@@ -407,19 +407,20 @@ def update_project(
     repo: Path = Path("."),
     to: str | None = None,
     conflict: ConflictMode = "inline",
-    set_values: tuple[str, ...] = (),
-    answers_file: Path | None = None,
+    sources: AnswerSources | None = None,
     dry_run: bool = False,
     trust: bool = False,
 ) -> UpdateResult:
-    """Merge what the templates render today into the repo (see the module docstring)."""
+    """Merge what the templates render today into the repo (see the module docstring). `sources`
+    gives --answers and --set values over the recorded answers; update never asks, so its `asker` is
+    not used and questions new in the template take their defaults."""
     from mlscaffold.engine.write import exclusive
 
     repo = repo_root(repo)
     record = read_record(repo)
     if conflict not in ("inline", "rej"):
         raise UserError(f"--conflict {conflict!r}: expected 'inline' or 'rej'")
-    options = _Options(conflict, tuple(set_values), answers_file, dry_run, trust)
+    options = _Options(conflict, sources or AnswerSources(defaults=True), dry_run, trust)
     with exclusive(repo):
         _require_clean(repo)
         _require_no_markers(repo)
@@ -446,7 +447,7 @@ def _plan_update(repo: Path, record: Record, tset: TemplateSet, options: _Option
             "this repo was generated with; refusing to go backwards (use --to with a newer ref)"
         )
     base_id, base = pristine_base(repo, record)
-    answers = recorded_answers(tset, record, options.set_values, options.answers_file)
+    answers = recorded_answers(tset, record, options.sources)
     stages = tset.order_stages([s for s in record.stages if s in tset.stages])
     answers = {**answers, "stages": stages}
     rendered = render_project(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal, cast, get_args
 
 from mlscaffold.engine.names import check_package_name, derived_names
-from mlscaffold.errors import AnswerError, TemplateError, did_you_mean
+from mlscaffold.errors import AnswerError, TemplateError, did_you_mean, require_known_keys
 
 QuestionType = Literal["str", "int", "float", "bool", "choice", "multichoice", "list"]
 Rule = Literal["project_name", "python_identifier", "expression"]
@@ -114,10 +114,7 @@ def load_questions(raw: object, where: str) -> tuple[Question, ...]:
 
 
 def _check_keys(data: Mapping[str, Any], known: Sequence[str], here: str) -> None:
-    for key in data:
-        if key not in known:
-            hint = did_you_mean(str(key), tuple(known))
-            raise TemplateError(f"{here}: unknown key '{'null' if key is None else key}'{hint}")
+    require_known_keys(data, known, here, error=TemplateError)
 
 
 def _load_question(item: object, here: str) -> Question:
