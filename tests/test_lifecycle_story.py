@@ -3,9 +3,9 @@ rollback and retraining on fresh labels, with the service restarted between step
 
 make all -> promote (version 1 serves; /health says 1) -> a deliberately worse challenger (shuffled
 labels) -> evaluate exits 1 naming R7 and the champion is still 1 -> labels sent back with POST
-/feedback (the next monitor run counts them) -> `make retrain`: a better challenger on more labels, promoted by the gate -> /health says
-its version -> rollback -> 1 again. Version numbers are never reused, so the rejected challenger keeps
-number 2 and the promoted one is 3.
+/feedback (the next monitor run counts them) -> `make retrain`: a better challenger on more labels,
+promoted by the gate -> /health says its version -> rollback -> 1 again. Version numbers are never
+reused, so the rejected challenger keeps number 2 and the promoted one is 3.
 """
 
 from __future__ import annotations
