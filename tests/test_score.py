@@ -129,6 +129,28 @@ def test_reports_of_a_run_count_and_ci_makes_them_automated(tmp_path: Path) -> N
     assert "performance_drop" in tests["M2"].evidence[0]
 
 
+def test_the_lifecycle_checks_count_for_m5_m7_and_i4(tmp_path: Path) -> None:
+    """R6 (simpler model), R9 (groups) and R7 (the champion) as the generated gate writes them."""
+    root = make_project(tmp_path / "p")
+    lifecycle = readiness(
+        ("R6", "A simpler model is not as good", "warn"),
+        ("R7", "No regression against the champion (paired bootstrap)", "pass"),
+        ("R9", "Sensitive groups: metric gap, selection rates and equalized odds within bounds", "pass"),
+    )
+    write(root, {**REPORTS, "reports/readiness.json": lifecycle})
+    tests = by_id(score_repo(repo=root))
+    assert tests["M5"].score == 1.0 and "R6" in tests["M5"].evidence[0]
+    assert tests["M7"].score == 1.0 and "R9" in tests["M7"].evidence[0]
+    assert any("R7" in e and "serving model" in e for e in tests["I4"].evidence)
+
+
+def test_a_skipped_champion_check_is_no_evidence(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    first = readiness(("R7", "No regression against the champion (paired bootstrap)", "skipped"))
+    write(root, {**REPORTS, "reports/readiness.json": first})
+    assert not any("R7" in e for e in by_id(score_repo(repo=root))["I4"].evidence)
+
+
 def test_a_scheduled_monitor_makes_monitoring_automated(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {".github/workflows/monitor.yml": MONITOR_WORKFLOW})
     write(root, REPORTS)

@@ -534,9 +534,11 @@ def i4(ev: Evidence) -> Verdict:
     gated = "evaluate" in pipeline and (
         "deploy" not in pipeline or pipeline.index("evaluate") < pipeline.index("deploy")
     )
+    champion = ev.readiness_check(["R7"], r"champion|deployed model")
     found = [
         "the readiness gate wrote reports/readiness.json" if gate else None,
         "`make all` runs the gate before the deploy step" if gate and gated else None,
+        champion and f"{champion}: the challenger is compared with the serving model",
     ]
     return grade(found, ev.runs("evaluate") if gated else None)
 

@@ -243,7 +243,7 @@ def _freshness_advice(answers: Mapping[str, Any]) -> list[str]:
 
 
 _COLUMN_KEYS = ("target", "text_column", "id_column", "time_column", "group_column")
-_COLUMN_LIST_KEYS = ("slices", "forbidden_features")
+_COLUMN_LIST_KEYS = ("slices", "forbidden_features", "sensitive_columns")
 
 
 def _data_advice(answers: Mapping[str, Any]) -> list[str]:

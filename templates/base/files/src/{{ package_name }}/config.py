@@ -37,6 +37,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "serving.mode": ("batch", "online", "both"),
     "tracking.backend": ("mlflow", "none"),
     "engine.name": ("local", "spark"),
+    "registry.backend": ("auto", "file", "mlflow"),
+    "retrain.policy": ("append", "sliding_window"),
 }
 METRICS: dict[str, tuple[str, ...]] = {
     "binary_classification": (
@@ -119,6 +121,17 @@ class EvaluateSection:
     cost_fp: float = 1.0
     cost_fn: float = 1.0
     bootstrap: int = 1000
+    # R7: how much worse than the champion a challenger may be (absolute for [0, 1] metrics,
+    # relative for error metrics) before the paired bootstrap may call it a regression
+    champion_tolerance: float = 0.02
+    # R6: a simpler candidate (the linear model) within this of the chosen one is preferred
+    simpler_tolerance: float = 0.01
+    prefer_simpler: bool = True
+    # R9: per-group metrics for these columns (fairlearn's MetricFrame), largest gap vs the bound
+    sensitive_columns: list[str] = field(default_factory=list)
+    fairness_max_gap: float = 0.1
+    fairness_min_selection_ratio: float = 0.8
+    fairness_blocking: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,26 @@ class TrackingSection:
     db: str = "mlruns.db"
     artifacts: str = "mlartifacts"
     log_models: bool = True
+
+
+@dataclass(frozen=True)
+class RegistrySection:
+    """Model versions and the champion (registry.py): a JSON file under artifacts/, or MLflow's
+    model registry with a `champion` alias (needs tracking.backend: mlflow); `auto` follows
+    tracking.backend."""
+
+    backend: str = "auto"
+    model_name: str | None = None
+    feedback: str = "logs/feedback.jsonl"
+
+
+@dataclass(frozen=True)
+class RetrainSection:
+    """`retrain`: the original training split plus the labelled recent window (feedback)."""
+
+    policy: str = "append"
+    window_rows: int = 5000
+    min_labels: int = 30
 
 
 @dataclass(frozen=True)
@@ -211,6 +244,8 @@ SECTIONS: dict[str, type] = {
     "search": SearchSection,
     "analyze": AnalyzeSection,
     "engine": EngineSection,
+    "registry": RegistrySection,
+    "retrain": RetrainSection,
     "paths": PathsSection,
 }
 
@@ -235,6 +270,8 @@ class Config:
     search: SearchSection = field(default_factory=SearchSection)
     analyze: AnalyzeSection = field(default_factory=AnalyzeSection)
     engine: EngineSection = field(default_factory=EngineSection)
+    registry: RegistrySection = field(default_factory=RegistrySection)
+    retrain: RetrainSection = field(default_factory=RetrainSection)
     source: Path | None = None
 
     def path(self, value: str | os.PathLike[str]) -> Path:
@@ -451,3 +488,26 @@ def _check_loop(config: Config, where: str) -> None:
         raise ConfigError(f"{where}: 'analyze.max_label_issues' must be 1 or more")
     if config.analyze.learning_curve_points < 2:
         raise ConfigError(f"{where}: 'analyze.learning_curve_points' must be 2 or more")
+    _check_lifecycle(config, where)
+
+
+def _check_lifecycle(config: Config, where: str) -> None:
+    """The registry, the lifecycle checks (R6, R7, R9) and retraining."""
+    if config.registry.backend == "mlflow" and config.tracking.backend != "mlflow":
+        raise ConfigError(
+            f"{where}: 'registry.backend' is mlflow but tracking.backend is "
+            f"{config.tracking.backend}; use registry.backend: file or turn tracking on"
+        )
+    evaluate = config.evaluate
+    for key in (
+        "champion_tolerance",
+        "simpler_tolerance",
+        "fairness_max_gap",
+        "fairness_min_selection_ratio",
+    ):
+        if getattr(evaluate, key) < 0:
+            raise ConfigError(f"{where}: 'evaluate.{key}' must be 0 or more")
+    if config.retrain.window_rows < 1:
+        raise ConfigError(f"{where}: 'retrain.window_rows' must be 1 or more")
+    if config.retrain.min_labels < 0:
+        raise ConfigError(f"{where}: 'retrain.min_labels' must be 0 or more")

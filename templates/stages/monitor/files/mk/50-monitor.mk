@@ -14,3 +14,8 @@ monitor: ## monitor the prediction log (latest.md), then a shifted demo window t
 
 monitor-window: ## monitor the prediction log only; exit 1 on alert, 2 when it cannot be judged
 	$(PYTHON) -m $(PKG) monitor
+
+.PHONY: retrain
+
+retrain: ## train a challenger on the original + labelled recent data; promote it only if the whole gate passes
+	$(PYTHON) -m $(PKG) retrain

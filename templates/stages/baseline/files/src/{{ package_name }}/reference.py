@@ -122,9 +122,10 @@ def write_reference(cfg: Config, frame: pd.DataFrame, meta: dict[str, Any]) -> N
     write_json(out / "profile.json", profile)
 
 
-def load_reference(cfg: Config) -> Reference:
-    """The reference written at training time; MissingInputError when it is not there."""
-    folder = reference_dir(cfg)
+def load_reference(cfg: Config, folder: Path | None = None) -> Reference:
+    """The reference written at training time (`folder`: a registered version's copy, see
+    registry.serving_model); MissingInputError when it is not there."""
+    folder = folder or reference_dir(cfg)
     hint = "rebuild it with `make train`"
     profile = read_json(folder / "profile.json", hint=hint)
     if profile.get("profile_version") != PROFILE_VERSION:

@@ -10,8 +10,9 @@ What it enforces:
 - numeric features hold no infinities; a column that is almost all numbers but holds a few stray
   words (a typical export bug) is rejected rather than silently treated as a category;
 - at least MIN_ROWS rows;
-- every column listed in features.forbidden, features.drop and evaluate.slices exists (a typo would
-  silently disable the leakage guard), with the closest real column as a hint.
+- every column listed in features.forbidden, features.drop, evaluate.slices and
+  evaluate.sensitive_columns exists (a typo would silently disable the leakage guard or a
+  check), with the closest real column as a hint.
 A failure is a DataError whose message names the column, the check, and a few offending values.
 """
 
@@ -60,7 +61,7 @@ def build_schema(
         columns[split.time_column] = pa.Column(pa.DateTime, nullable=False, coerce=True)
     if split.group_column:
         columns[split.group_column] = pa.Column(nullable=False)
-    for name in config.evaluate.slices:
+    for name in (*config.evaluate.slices, *config.evaluate.sensitive_columns):
         columns.setdefault(name, pa.Column(nullable=True))
     skip = excluded_columns(config) | set(columns)
     for name in frame.columns:
@@ -167,7 +168,12 @@ def validate(
         raise DataError(f"{where}: {message}") from None
 
 
-NAMED_LISTS = ("features.forbidden", "features.drop", "evaluate.slices")
+NAMED_LISTS = (
+    "features.forbidden",
+    "features.drop",
+    "evaluate.slices",
+    "evaluate.sensitive_columns",
+)
 
 
 def check_named_columns(config: Config, frame: pd.DataFrame, where: str = "data") -> None:
@@ -180,6 +186,7 @@ def check_named_columns(config: Config, frame: pd.DataFrame, where: str = "data"
         "features.forbidden": config.features.forbidden,
         "features.drop": config.features.drop,
         "evaluate.slices": config.evaluate.slices,
+        "evaluate.sensitive_columns": config.evaluate.sensitive_columns,
     }
     columns = [str(c) for c in frame.columns]
     by_folded = {c.casefold(): c for c in columns}

@@ -2,11 +2,14 @@
 
 Each line holds what monitoring needs to judge a window on its own:
 
-    {"request_id": "...", "row": 0, "timestamp": "2024-01-01T00:00:00.000000+00:00",
-     "source": "api" | "batch", "model_version": "...", "inputs": {<feature>: <raw value>, ...},
+    {"request_id": "...", "row": 0, "prediction_id": "<request_id>-<row>",
+     "timestamp": "2024-01-01T00:00:00.000000+00:00", "source": "api" | "batch",
+     "model_version": "...", "version": <registry version or null>, "inputs": {<feature>: <raw value>, ...},
      "prediction": ..., "score": 0.93 (binary) | "probas": {"<class>": p, ...} (multiclass, text),
      "latency_ms": 1.2, "label": ... (only when known, e.g. the labelled serving window)}
 
+`prediction_id` is what a label sent back later names (POST /feedback, feedback.py); `version` is
+the registry number of the model that answered (registry.py), null for a model never registered.
 Lines are written whole under a lock, so concurrent requests never interleave inside a line.
 """
 
@@ -28,6 +31,11 @@ LOG_NAME = "predictions.jsonl"
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def prediction_id(request_id: str, row: int) -> str:
+    """The id of one scored row: what feedback names."""
+    return f"{request_id}-{row}"
 
 
 def plain(value: Any) -> Any:
@@ -82,6 +90,7 @@ class PredictionLog:
         latency_ms: float,
         labels: Iterable[Any] | None = None,
         first_row: int = 0,
+        version: int | None = None,
     ) -> int:
         """Write one line per row, numbered from `first_row` (a file scored in chunks keeps one
         request id and numbers its rows across chunks); returns the number of lines written."""
@@ -92,9 +101,11 @@ class PredictionLog:
             record: dict[str, Any] = {
                 "request_id": request_id,
                 "row": first_row + index,
+                "prediction_id": prediction_id(request_id, first_row + index),
                 "timestamp": stamp,
                 "source": source,
                 "model_version": model_version,
+                "version": version,
                 "inputs": {str(k): plain(v) for k, v in row_inputs.items()},
                 **row_outputs,
                 "latency_ms": round(latency_ms, 3),

@@ -1,8 +1,12 @@
 """The online service: a FastAPI app around the saved model.
 
     POST /predict   {"rows": [{<feature>: <value>, ...}, ...]}
-                    1 to MAX_ROWS rows per request; a single row is a list of one
-    GET  /health    liveness and the loaded model's version
+                    1 to MAX_ROWS rows per request; a single row is a list of one; each
+                    prediction carries an `id` for sending its true label back later
+    POST /feedback  {"id": "<prediction id>", "label": <the true value>}: appended to the
+                    feedback file (feedback.py) for monitoring and retraining
+    GET  /health    liveness, the model's version and registry version, and whether it is the
+                    champion
     GET  /metadata  the model's metadata: task, features and their kinds, classes, metric, versions
     GET  /docs, /openapi.json   FastAPI's interactive docs and OpenAPI schema
 
@@ -12,7 +16,8 @@ reference window (artifacts/model_meta.json, artifacts/reference/profile.json) w
 side by `serving.input_margin` times that span; categorical -> the type of its training
 categories; text -> a string that is not blank; every field required, null allowed for numeric and
 categorical ones since the pipeline imputes them; extra fields forbidden), so the schema always
-matches the model. A category never seen in training, or a row whose every feature is null, is
+matches the model. The model is the registry's champion (registry.py), or the latest trained model
+when nothing was promoted yet; a promotion or rollback takes effect when the service restarts. A category never seen in training, or a row whose every feature is null, is
 scored (the pipeline handles both) but flagged: a `warnings` list on that prediction and in its
 log line. A request that breaks it gets a 422 whose message names the
 field (`rows[0].age: Field required`), and so do rows the model cannot score (it raises
@@ -40,11 +45,18 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
-from .artifacts import load_meta, load_model, read_json
+from .artifacts import load_estimator, read_json
 from .config import Config
+from .feedback import LabelError, PredictionIds, append_feedback, check_label, feedback_path
 from .predict import predict_frame
-from .prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
-from .reference import reference_dir
+from .prediction_log import (
+    LOG_NAME,
+    PredictionLog,
+    new_request_id,
+    output_records,
+    prediction_id,
+)
+from .registry import serving_model
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +89,9 @@ class InputRejected(ValueError):
 class Prediction(BaseModel):
     """One row's output: the prediction, plus the score (binary) or class probabilities."""
 
+    id: str | None = Field(
+        None, description="this prediction's id: name it when sending the label (POST /feedback)"
+    )
     prediction: str | int | float | bool
     score: float | None = Field(None, description="binary: probability of the positive class")
     probas: dict[str, float] | None = Field(
@@ -92,12 +107,36 @@ class Prediction(BaseModel):
 class PredictResponse(BaseModel):
     request_id: str
     model_version: str
+    version: int | None = Field(
+        None, description="the model's registry version (null: never registered)"
+    )
     predictions: list[Prediction]
+
+
+class FeedbackRequest(BaseModel):
+    """A true label that arrived after the prediction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, description="the prediction's id from /predict")
+    label: str | int | float | bool = Field(description="the true value: a class, or a number")
+
+
+class FeedbackResponse(BaseModel):
+    id: str
+    accepted: bool
 
 
 class Health(BaseModel):
     status: Literal["ok"]
     model_version: str
+    version: int | None = Field(
+        None, description="the registry version serving (registry.py); null: never registered"
+    )
+    champion: bool = Field(
+        False,
+        description="true: the promoted champion; false: nothing was promoted, the latest serves",
+    )
     task_type: str
     uptime_s: float
     ready: bool | None = Field(
@@ -232,13 +271,16 @@ class Predictor:
     bounds: dict[str, tuple[float, float]] | None = None
     ready: bool | None = None
     forced: bool = False
+    version: int | None = None
+    champion: bool = False
 
     @classmethod
     def load(
         cls, cfg: Config, log_path: Path | None = None, logging_on: bool = True
     ) -> "Predictor":
-        meta = load_meta(cfg)
-        profile_path = reference_dir(cfg) / "profile.json"
+        serving = serving_model(cfg)
+        meta = read_json(serving.meta_file, hint="run `make train` again")
+        profile_path = serving.reference / "profile.json"
         profile = read_json(profile_path) if profile_path.is_file() else None
         if profile is None:
             log.warning(
@@ -247,7 +289,17 @@ class Predictor:
         bounds = numeric_bounds(profile, meta, cfg.serving.input_margin)
         row_model, batch_model = build_request_models(meta, bounds)
         sink = PredictionLog(log_path or cfg.logs_dir / LOG_NAME) if logging_on else None
-        return cls(load_model(cfg), meta, row_model, batch_model, sink, bounds)
+        model = load_estimator(serving.model_file)
+        return cls(
+            model,
+            meta,
+            row_model,
+            batch_model,
+            sink,
+            bounds,
+            version=serving.version,
+            champion=serving.champion,
+        )
 
     @property
     def model_version(self) -> str:
@@ -300,6 +352,7 @@ class Predictor:
         for output, notes in zip(outputs, input_warnings(self.meta, frame), strict=True):
             if notes:
                 output["warnings"] = notes
+        ids = [prediction_id(request_id, row) for row in range(len(outputs))]
         latency_ms = (time.perf_counter() - started) * 1000
         if self.log is not None:
             self.log.write(
@@ -309,11 +362,13 @@ class Predictor:
                 inputs=frame.to_dict(orient="records"),
                 outputs=outputs,
                 latency_ms=latency_ms,
+                version=self.version,
             )
         return PredictResponse(
             request_id=request_id,
             model_version=self.model_version,
-            predictions=[Prediction(**o) for o in outputs],
+            version=self.version,
+            predictions=[Prediction(id=i, **o) for i, o in zip(ids, outputs, strict=True)],
         )
 
     def handle_json(self, body: str | bytes, source: str = "api") -> PredictResponse:
@@ -417,12 +472,52 @@ def create_app(
                 content={"error": "prediction failed", "message": f"{type(exc).__name__}: {exc}"},
             )
 
+    ids = PredictionIds(
+        predictor.log.path if predictor.log is not None else cfg.logs_dir / LOG_NAME
+    )
+    feedback_file = feedback_path(cfg)
+
+    @app.post(
+        "/feedback",
+        response_model=FeedbackResponse,
+        responses={
+            404: {"model": ErrorResponse, "description": "no logged prediction has this id"},
+            422: {"model": ErrorResponse, "description": "malformed body or a wrong label type"},
+        },
+    )
+    def feedback(request: FeedbackRequest) -> FeedbackResponse | JSONResponse:
+        """Send the true label of an earlier prediction (joined to it by id)."""
+        if request.id not in ids:
+            return JSONResponse(
+                status_code=404,
+                content={
+                    "error": "unknown id",
+                    "message": f"id: no logged prediction has id {request.id!r}",
+                    "details": [{"field": "id", "message": "not in the prediction log"}],
+                },
+            )
+        try:
+            label = check_label(predictor.meta, request.label)
+        except LabelError as exc:
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": "invalid request",
+                    "message": str(exc),
+                    "details": [{"field": "label", "message": str(exc).split(": ", 1)[-1]}],
+                },
+            )
+        append_feedback(feedback_file, request.id, label)
+        return FeedbackResponse(id=request.id, accepted=True)
+
     @app.get("/health", response_model=Health)
     def health() -> Health:
         """Liveness: the model is loaded and answering."""
         return Health(
             status="ok",
             model_version=predictor.model_version,
+            version=predictor.version,
+            champion=predictor.champion,
             task_type=str(predictor.meta["task_type"]),
             uptime_s=round(time.time() - started, 3),
             ready=predictor.ready,

@@ -60,6 +60,10 @@ class Evaluation:
     slices: list[dict[str, Any]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     versus_linear: dict[str, Any] | None = None
+    # R7: the champion on the same test split (challenger.py); None when there is no champion
+    versus_champion: dict[str, Any] | None = None
+    # R9: per-group metrics of the sensitive columns (challenger.py)
+    groups: list[dict[str, Any]] = field(default_factory=list)
     # the secondary breakdowns docs/formulation.md promises: per_class (classification),
     # top_tokens (text), by_decile (regression)
     breakdown: dict[str, Any] = field(default_factory=dict)
@@ -115,6 +119,10 @@ def evaluate(config: Config) -> Evaluation:
     )
     result.ci = bootstrap(result)
     result.versus_linear = compare_with_linear(result)
+    from .challenger import compare_with_champion, group_metrics
+
+    result.versus_champion = compare_with_champion(result)
+    result.groups = group_metrics(result)
     result.slices = slice_metrics(result)
     result.checks = run_checks(result, predictors)
     result.breakdown = breakdown(result, predictors["model"])
@@ -355,6 +363,8 @@ def slice_metrics(result: Evaluation) -> list[dict[str, Any]]:
 
 
 def run_checks(result: Evaluation, predictors: dict[str, Any]) -> list[Check]:
+    from .challenger import check_champion, check_fairness, check_simpler
+
     checks = [
         check_artifacts_match(result),
         check_data_valid(result),
@@ -362,7 +372,10 @@ def run_checks(result: Evaluation, predictors: dict[str, Any]) -> list[Check]:
         check_forbidden(result),
         check_ready_threshold(result),
         *check_baselines(result),
+        check_simpler(result),
+        check_champion(result),
         check_slices(result),
+        check_fairness(result),
         check_calibration(result),
         check_cost_threshold(result),
         Check(

@@ -53,6 +53,8 @@ def readiness(result: Evaluation) -> dict[str, Any]:
         "slices": result.slices,
         "candidate": result.meta.get("candidate"),
         "versus_linear": result.versus_linear,
+        "versus_champion": result.versus_champion,
+        "fairness": result.groups,
         "breakdown": result.breakdown,
         "checks": [c.as_dict() for c in result.checks],
         "failed": [c.id for c in result.checks if c.blocking and c.status == "fail"],
@@ -121,12 +123,45 @@ def evaluation_markdown(result: Evaluation, figures: list[Path]) -> str:
                 f"| {s['column']} = {s['value']} | {s['n']} | {fmt(s.get('metric'))} | "
                 f"{fmt(s.get('baseline'))} | {fmt(s.get('floor'))} | {s['status']} |"
             )
+    lines += _lifecycle_section(result)
     lines += _breakdown_section(result)
     lines += _errors_section(result)
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{p.stem}](figures/{p.name})" for p in figures]
     return "\n".join(lines) + "\n"
+
+
+def _lifecycle_section(result: Evaluation) -> list[str]:
+    """R7 (the champion on the same test rows) and R9 (per-group metrics)."""
+    lines = ["", "## Against the champion", ""]
+    versus = result.versus_champion
+    if versus is None:
+        lines.append(
+            "No champion yet: this is the first model (R7 skipped). `make promote` after a pass."
+        )
+    elif versus["same_model"]:
+        lines.append(f"This model is the champion (version {versus['version']}).")
+    else:
+        low, high = versus["difference_ci95"]
+        lines.append(
+            f"Champion version {versus['version']}: {fmt(versus['champion_value'])}; this model: "
+            f"{fmt(versus['challenger_value'])}; difference {fmt(versus['difference'])} "
+            f"(95% paired bootstrap CI {fmt(low)} – {fmt(high)})."
+        )
+    for entry in result.groups:
+        if entry.get("missing"):
+            lines += ["", f"Sensitive column `{entry['column']}` is missing from the test split."]
+            continue
+        lines += [
+            "",
+            f"### {result.metric.label} by `{entry['column']}` (largest gap {fmt(entry['gap'])})",
+            "",
+            "| group | n | value |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {g['group']} | {g['n']} | {fmt(g['value'])} |" for g in entry["groups"]]
+    return lines
 
 
 def _candidates_section(result: Evaluation) -> list[str]:

@@ -63,7 +63,16 @@ from .reference import (
 )
 
 LEVELS = {"ok": 0, "warn": 1, "alert": 2}
-LOG_COLUMNS = ("request_id", "row", "timestamp", "source", "model_version", "latency_ms")
+LOG_COLUMNS = (
+    "request_id",
+    "row",
+    "prediction_id",
+    "timestamp",
+    "source",
+    "model_version",
+    "version",
+    "latency_ms",
+)
 PSI_FLOOR = 1e-4
 P_VALUE = 0.05
 LARGE_REFERENCE = 1000
@@ -81,12 +90,13 @@ ACTIONS = {
     "skew": "Skew alert: the saved model gives other outputs than were served for the same "
     "inputs: a serving bug or a model swapped under the log. Redeploy the evaluated artefact and "
     "rerun `make deploy` (reports/skew.json).",
-    "performance": "Performance alert: retrain on recent labelled data, rerun the readiness gate "
-    "(make evaluate), and roll back if the new model does not beat the current one.",
+    "performance": "Performance alert: run `make retrain`: it trains a challenger on the original "
+    "data plus the labelled recent window, runs the whole readiness gate (R7 against the champion) "
+    "and promotes it only when it passes; `make rollback` returns to the previous champion.",
     "drift": "Drift with performance OK or unknown: investigate which inputs moved and why. "
-    "Retrain early if the share of drifted features reaches drift_share; until labels arrive, "
-    "watch the prediction drift.",
-    "operations_age": "The model is older than max_model_age_days: schedule a retrain.",
+    "When the share of drifted features reaches drift_share and labels have come back "
+    "(POST /feedback), run `make retrain`; until labels arrive, watch the prediction drift.",
+    "operations_age": "The model is older than max_model_age_days: run `make retrain`.",
     "operations_latency": "Latency over budget: an infrastructure problem, not a model problem.",
     "warn": "Warnings only: no action needed now; look again if they persist over several windows.",
     "ok": "No action needed.",

@@ -8,6 +8,7 @@ import logging
 import platform
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,12 +28,23 @@ def run(config: Config, argv: list[str]) -> int:
         action="store_true",
         help="leave out training rows marked wrong in analyze.review_file (see `analyze`)",
     )
+    parser.add_argument(
+        "--train-file",
+        type=Path,
+        help="train on this Parquet file instead of the train split (`retrain` writes one)",
+    )
     args = parser.parse_args(argv)
 
-    from ..artifacts import load_split
+    from ..artifacts import load_split, read_parquet
+    from ..errors import MissingInputError
     from ..tracking import start_run
 
-    train = load_split(config, "train")
+    if args.train_file is not None:
+        if not args.train_file.is_file():
+            raise MissingInputError(f"{args.train_file}: --train-file not found")
+        train = read_parquet(args.train_file, hint="run `make retrain` again")
+    else:
+        train = load_split(config, "train")
     dropped = 0
     if args.drop_reviewed:
         from ..review import drop_reviewed
@@ -57,6 +69,7 @@ def _train(config: Config, train: pd.DataFrame, dropped: int) -> None:
         describe_loss,
         infer_positive_class,
     )
+    from ..registry import open_registry
     from ..selection import single_threaded
 
     target = config.task.target
@@ -104,7 +117,14 @@ def _train(config: Config, train: pd.DataFrame, dropped: int) -> None:
     _track_training(config, meta, model, X)
     write_json(meta_path(config), meta)
     _write_reference(config, model, meta)
+    version = open_registry(config).register(meta)  # the model, its metadata and reference
+    meta["registry_version"] = version.number
+    write_json(meta_path(config), meta)
     log.info("saved %s, baselines/ and model_meta.json", model_path(config).name)
+    log.info(
+        "registered as model version %d (`make evaluate`, then `make promote` to serve it)",
+        version.number,
+    )
 
 
 def _select(

@@ -15,7 +15,9 @@ Commands:
             of 200 single-row calls through the handler after 20 warm-up calls; a p95 over
             serving.latency_budget_ms fails the step. For batch serving: the batch throughput.
 
-serve, batch and deploy read the readiness gate's verdict (reports/readiness.json) first and refuse
+serve, batch and deploy use the registry's champion (registry.py), or the latest trained model when
+nothing was promoted yet, and report its registry version in /health and in every log line.
+They read the readiness gate's verdict (reports/readiness.json) first and refuse
 a model the gate did not pass (NOT READY, or evaluated as another model version) with exit 2,
 unless run with --force, which is logged and shown by the service's /health. A model that was
 never evaluated (no readiness.json) is served with a warning.
@@ -154,15 +156,28 @@ def default_port(cfg: Config) -> int:
 
 
 def gate_verdict(cfg: Config) -> tuple[bool | None, str]:
-    """(ready, why) from reports/readiness.json for the saved model; ready is None when the model
-    was never evaluated."""
-    from ..artifacts import load_meta, read_json
+    """(ready, why) for the model that serves: the champion's verdict from the registry, else
+    reports/readiness.json for the latest model; ready is None when it was never evaluated."""
+    from ..artifacts import read_json
+    from ..registry import open_registry, serving_model
 
+    serving = serving_model(cfg)
+    if serving.champion and serving.version is not None:
+        champion = open_registry(cfg).get(serving.version)
+        if champion.gate is None:
+            return None, f"champion version {champion.number} was never evaluated"
+        if champion.passed:
+            return True, f"champion version {champion.number} passed the readiness gate"
+        failed = ", ".join(champion.gate.get("failed") or []) or "not ready"
+        return False, (
+            f"champion version {champion.number} was promoted with --force although the gate "
+            f"found it NOT READY (failed: {failed})"
+        )
     path = cfg.reports_dir / "readiness.json"
     if not path.is_file():
         return None, f"{path.name} not found: the model was never evaluated (make evaluate)"
     report = read_json(path)
-    version = load_meta(cfg).get("model_version")
+    version = read_json(serving.meta_file).get("model_version")
     if report.get("model_version") != version:
         return False, (
             f"{path.name} judged model {report.get('model_version')}, not the saved model {version}:"
@@ -220,18 +235,22 @@ def score_file(
     by the chunk, not by the file. Nothing is kept from a file that fails half-way: the output and
     the log lines go to temporary files beside their targets, and are moved into place (the lines
     appended to the prediction log) only once every row was scored. One request id covers the
-    file; each log line's `row` is its row in the file. With `engine.name: spark`, a Spark job
-    scores the file (spark.py) and its output is streamed back the same way.
+    file; each log line's `row` is its row in the file, and its `prediction_id` (the id a label sent
+    back later names, POST /feedback) is also a column of the output, beside the registry `version`
+    of the model that scored it (the champion, see registry.serving_model). With `engine.name:
+    spark`, a Spark job scores the file (spark.py) and its output is streamed back the same way.
     """
-    from ..artifacts import load_meta, load_model
+    from ..artifacts import load_estimator, read_json
     from ..predict import feature_frame
     from ..prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
+    from ..registry import serving_model
 
     if not name.replace("-", "").replace("_", "").isalnum():
         raise DataError(f"--name '{name}': use letters, digits, '-' and '_' only")
     if chunk_rows < 1:
         raise DataError(f"--chunk-rows {chunk_rows}: expected a positive number of rows")
-    meta, model = load_meta(cfg), load_model(cfg)
+    serving = serving_model(cfg)
+    meta, model = read_json(serving.meta_file), load_estimator(serving.model_file)
     version = str(meta.get("model_version", "unknown"))
     out = cfg.predictions_dir / f"{name}.parquet"
     log_path = cfg.logs_dir / LOG_NAME
@@ -252,7 +271,7 @@ def score_file(
         for chunk, outputs, elapsed in chunks:
             _require_finite(outputs, path, first_row=rows)
             seconds += elapsed
-            written.write(_result_frame(cfg, meta, chunk, outputs))
+            written.write(_result_frame(cfg, meta, chunk, outputs, request_id, rows, serving.version))
             if pending is not None:
                 target = cfg.task.target
                 pending.write(
@@ -264,6 +283,7 @@ def score_file(
                     latency_ms=elapsed * 1000 / len(chunk),
                     labels=chunk[target].tolist() if target in chunk.columns else None,
                     first_row=rows,
+                    version=serving.version,
                 )
             rows += len(chunk)
         if rows == 0:
@@ -279,12 +299,15 @@ def score_file(
         log_part.unlink(missing_ok=True)
         shutil.rmtree(spark_parts, ignore_errors=True)
     log.info(
-        "scored %d rows from %s in %.0f ms of model time (%s engine, chunks of %d rows)",
+        "scored %d rows from %s in %.0f ms of model time (%s engine, chunks of %d rows) with model"
+        " version %s%s",
         rows,
         path,
         seconds * 1000,
         cfg.engine.name,
         chunk_rows,
+        serving.version,
+        " (champion)" if serving.champion else " (latest; nothing promoted yet)",
     )
     return Scored(out, rows, seconds)
 
@@ -369,12 +392,27 @@ def _blank_as_object(cfg: Config, meta: dict[str, Any], chunk: Any) -> Any:
     return chunk.astype({name: object for name in empty})
 
 
-def _result_frame(cfg: Config, meta: dict[str, Any], chunk: Any, outputs: Any) -> Any:
-    """The kept input columns (`_kept_columns`) beside the outputs."""
+def _result_frame(
+    cfg: Config,
+    meta: dict[str, Any],
+    chunk: Any,
+    outputs: Any,
+    request_id: str,
+    first_row: int,
+    version: int | None,
+) -> Any:
+    """The prediction ids, the kept input columns (`_kept_columns`) beside the outputs, and the
+    registry version of the model that scored them."""
     import pandas as pd
 
+    from ..prediction_log import prediction_id
+
     keep = _kept_columns(cfg, meta, [str(c) for c in chunk.columns])
-    return pd.concat([chunk[keep], outputs], axis=1)
+    result = pd.concat([chunk[keep], outputs], axis=1)
+    ids = [prediction_id(request_id, first_row + i) for i in range(len(chunk))]
+    result.insert(0, "prediction_id", ids)
+    result["version"] = version
+    return result
 
 
 class _ParquetChunks:

@@ -38,6 +38,7 @@ def run(config: Config, argv: list[str]) -> int:
         write_text(reports / "evaluation.md", evaluation_markdown(result, figures))
         write_text(reports / "model_card.md", model_card(result))
         _track(result, record)
+        _record_gate(config, result, record)
         from ..html_report import write_html_report
 
         log.info("report for people, figures included: %s", write_html_report(config))
@@ -68,6 +69,40 @@ def run(config: Config, argv: list[str]) -> int:
         log.info("blocking checks failed: %s", failed)
         return 0 if args.no_gate else 1
     return 0
+
+
+def _record_gate(config: Config, result: Any, record: dict[str, Any]) -> None:
+    """The verdict on the registered version (registry.py): `promote` reads it."""
+    from ..registry import open_registry
+
+    metric = result.metric.name
+    gate = {
+        "ready": result.ready,
+        "failed": record["failed"],
+        "metrics": {
+            metric: result.primary["model"],
+            **{k: v for k, v in result.metrics["model"].items()},
+        },
+    }
+    registry = open_registry(config)
+    version = registry.record_gate(str(result.meta.get("model_version")), gate)
+    if version is None:
+        log.info(
+            "model %s is not in the registry: run `make train`", result.meta.get("model_version")
+        )
+        return
+    champion = registry.champion()
+    if result.ready:
+        if champion is None or champion.number != version.number:
+            log.info(
+                "version %d passed the gate: `make promote` makes it the champion", version.number
+            )
+    elif champion is not None:
+        log.info(
+            "version %d is not promoted: the champion (version %d) keeps serving",
+            version.number,
+            champion.number,
+        )
 
 
 def _track(result: Any, record: dict[str, Any]) -> None:

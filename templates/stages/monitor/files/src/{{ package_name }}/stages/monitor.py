@@ -196,20 +196,34 @@ def _could_not_compute(folder: Path, name: str, message: str, source: str) -> st
     return "error"
 
 
-def _load_model_if_present(cfg: Config) -> Any:
-    """The saved model (skew check, --score, the demo), or None when there is none."""
-    from ..artifacts import load_model, model_path
+def _serving_files(cfg: Config) -> Any:
+    """The model that serves (the champion, else the latest; registry.py), or None without one."""
+    from ..errors import CorruptInputError, MissingInputError
+    from ..registry import serving_model
 
-    return load_model(cfg) if model_path(cfg).is_file() else None
+    try:
+        return serving_model(cfg)
+    except CorruptInputError:
+        raise  # there, but unreadable: the report names the file
+    except MissingInputError:
+        return None
+
+
+def _load_model_if_present(cfg: Config) -> Any:
+    """The serving model (skew check, --score, the demo), or None when there is none."""
+    from ..artifacts import load_estimator
+
+    serving = _serving_files(cfg)
+    return load_estimator(serving.model_file) if serving is not None else None
 
 
 def _load_reference(cfg: Config) -> tuple[Any, dict[str, Any]]:
-    from ..artifacts import meta_path, read_json
+    from ..artifacts import read_json
     from ..reference import load_reference
 
-    reference = load_reference(cfg)
-    path = meta_path(cfg)
-    meta = read_json(path, hint="run `make train` again") if path.is_file() else {}
+    serving = _serving_files(cfg)
+    reference = load_reference(cfg, serving.reference if serving else None)
+    meta = read_json(serving.meta_file, hint="run `make train` again") if serving else {}
     meta.setdefault("task_type", reference.profile["task_type"])
     meta.setdefault("classes", reference.profile.get("classes"))
     meta.setdefault("positive_class", reference.profile.get("positive_class"))
@@ -229,6 +243,12 @@ def _load_window(
         window, bad = read_prediction_log(cfg.logs_dir / "predictions.jsonl")
         if bad:
             log.warning("skipped %d unreadable lines in the prediction log", bad)
+        from ..feedback import feedback_path, join_labels, read_feedback
+
+        fed_back = read_feedback(feedback_path(cfg))
+        window = join_labels(window, fed_back)
+        if not fed_back.empty:
+            log.info("joined %d fed-back labels to the prediction log by id", len(fed_back))
     window = select_window(window, spec.since, spec.last)
     if not (spec.score or spec.shift or window.empty or "prediction" in window.columns):
         raise WindowError(
