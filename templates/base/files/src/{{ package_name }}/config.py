@@ -187,6 +187,13 @@ class RetrainSection:
 
 
 @dataclass(frozen=True)
+class TrainSection:
+    """How many training rows `train` fits on at most (it samples above; None: all)."""
+
+    max_rows: int | None = 1_000_000
+
+
+@dataclass(frozen=True)
 class ModelsSection:
     """Model candidates cross-validated on the training split (models.py CANDIDATES)."""
 
@@ -244,6 +251,7 @@ SECTIONS: dict[str, type] = {
     "search": SearchSection,
     "analyze": AnalyzeSection,
     "engine": EngineSection,
+    "train": TrainSection,
     "registry": RegistrySection,
     "retrain": RetrainSection,
     "paths": PathsSection,
@@ -270,6 +278,7 @@ class Config:
     search: SearchSection = field(default_factory=SearchSection)
     analyze: AnalyzeSection = field(default_factory=AnalyzeSection)
     engine: EngineSection = field(default_factory=EngineSection)
+    train: TrainSection = field(default_factory=TrainSection)
     registry: RegistrySection = field(default_factory=RegistrySection)
     retrain: RetrainSection = field(default_factory=RetrainSection)
     source: Path | None = None
@@ -484,6 +493,8 @@ def _check_loop(config: Config, where: str) -> None:
         raise ConfigError(f"{where}: 'search.n_trials' must be 1 or more")
     if search.timeout_s <= 0:
         raise ConfigError(f"{where}: 'search.timeout_s' must be above 0 (seconds)")
+    if config.train.max_rows is not None and config.train.max_rows < 100:
+        raise ConfigError(f"{where}: 'train.max_rows' must be 100 or more, or null for every row")
     if config.analyze.max_label_issues < 1:
         raise ConfigError(f"{where}: 'analyze.max_label_issues' must be 1 or more")
     if config.analyze.learning_curve_points < 2:

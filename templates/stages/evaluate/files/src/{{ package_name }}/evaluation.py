@@ -195,7 +195,9 @@ def top_tokens(model: Any, meta: dict[str, Any], n: int = 8) -> dict[str, list[s
     features, estimator = steps.get("features"), steps.get("model")
     coef = getattr(estimator, "coef_", None)
     if coef is None and getattr(estimator, "feature_log_prob_", None) is not None:
-        log_weights = np.asarray(estimator.feature_log_prob_)  # (classes, features), higher = that class
+        log_weights = np.asarray(
+            estimator.feature_log_prob_
+        )  # (classes, features), higher = that class
         coef = log_weights - log_weights.mean(axis=0, keepdims=True)
     if features is None or coef is None:
         return {}

@@ -383,6 +383,7 @@ def model_card(result: Evaluation) -> str:
         f"- {meta.get('training_rows')} rows from {cfg.data.source}"
         + (f" (`data/sample/{cfg.data.sample}`)" if cfg.data.source == "sample" else "")
         + f"; {len(features)} features ({', '.join(f'{v} {k}' for k, v in kinds.items() if v)}).",
+        *sampled_line(meta),
         f"- {duplicates_line(result)}",
         "",
         "## Quantitative analyses",
@@ -417,3 +418,14 @@ def model_card(result: Evaluation) -> str:
         f"- Test set of {len(result.test)} rows: differences smaller than the interval width are noise."
     )
     return "\n".join(lines) + "\n"
+
+
+def sampled_line(meta: dict[str, Any]) -> list[str]:
+    """The model card's line saying the model was fitted on a sample (train.max_rows), if it was."""
+    sample = meta.get("training_sample") or {}
+    if not sample.get("sampled"):
+        return []
+    return [
+        f"- Fitted on a sample: {sample['rows_used']} of {sample['rows_available']} training rows, "
+        f"{sample['how']} (`train.max_rows` in config.yaml)."
+    ]

@@ -50,12 +50,22 @@ def run(config: Config, argv: list[str]) -> int:
         from ..review import drop_reviewed
 
         train, dropped = drop_reviewed(config, train)
+    from ..sampling import training_sample
+
+    train, sampling = training_sample(config, train)
+    if sampling["sampled"]:
+        log.info(
+            "training on %d of %d rows, %s (train.max_rows in config.yaml)",
+            sampling["rows_used"],
+            sampling["rows_available"],
+            sampling["how"],
+        )
     with start_run(config, "train", tags={"stage": "train"}):
-        _train(config, train, dropped)
+        _train(config, train, dropped, sampling)
     return 0
 
 
-def _train(config: Config, train: pd.DataFrame, dropped: int) -> None:
+def _train(config: Config, train: pd.DataFrame, dropped: int, sampling: dict[str, Any]) -> None:
     import joblib
 
     from .. import tracking
@@ -108,6 +118,7 @@ def _train(config: Config, train: pd.DataFrame, dropped: int) -> None:
     meta["candidate"] = selection["chosen"]
     meta["selection"] = selection
     meta["dropped_reviewed_rows"] = dropped
+    meta["training_sample"] = sampling
     meta["tracking_run_id"] = tracking.active_run_id()
     if config.task.type == "regression":
         meta["model_loss"] = describe_loss(config, y, selection["chosen"])

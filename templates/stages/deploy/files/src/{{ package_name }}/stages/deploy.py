@@ -271,7 +271,9 @@ def score_file(
         for chunk, outputs, elapsed in chunks:
             _require_finite(outputs, path, first_row=rows)
             seconds += elapsed
-            written.write(_result_frame(cfg, meta, chunk, outputs, request_id, rows, serving.version))
+            written.write(
+                _result_frame(cfg, meta, chunk, outputs, request_id, rows, serving.version)
+            )
             if pending is not None:
                 target = cfg.task.target
                 pending.write(
