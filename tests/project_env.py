@@ -90,3 +90,18 @@ def run_make(
         timeout=timeout,
         check=False,
     )
+
+
+def require_ok(done: subprocess.CompletedProcess[str], what: str) -> None:
+    """Fail with the tail of both streams when a step of a generated project failed."""
+    assert done.returncode == 0, f"{what} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+
+
+def default_project_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cached environment holding everything a default project (all stages) depends on."""
+    from mlscaffold import AnswerSources, new_project
+
+    full = new_project(
+        dest=tmp_path_factory.mktemp("full") / "p", sources=AnswerSources(defaults=True), git=False
+    )
+    return project_python([*project_requirements(full.dest), "numpy>=1.24"])

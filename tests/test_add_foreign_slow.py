@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from foreign_repos import PIPELINES, SHAPES, git
-from project_env import CACHE, project_python, project_requirements
+from project_env import CACHE, default_project_python, require_ok
 
-from mlscaffold import AnswerSources, new_project
+from mlscaffold import AnswerSources
 from mlscaffold.verbs.add import add_stages
 
 pytestmark = pytest.mark.slow
@@ -23,16 +23,9 @@ def _tracked(repo: Path) -> dict[str, bytes]:
     return {p: (repo / p).read_bytes() for p in git(repo, "ls-files").split()}
 
 
-def _ok(done: subprocess.CompletedProcess[str], what: str) -> None:
-    assert done.returncode == 0, f"{what} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-
-
 @pytest.fixture(scope="module")
 def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    full = new_project(
-        dest=tmp_path_factory.mktemp("full") / "p", sources=AnswerSources(defaults=True), git=False
-    )
-    return project_python([*project_requirements(full.dest), "numpy>=1.24"])
+    return default_project_python(tmp_path_factory)
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
@@ -52,7 +45,7 @@ def test_every_stage_runs_in_a_repo_mlscaffold_did_not_write(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(repo)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
-    _ok(built, "pip install of the repo")
+    require_ok(built, "pip install of the repo")
     pipeline = PIPELINES[shape].rsplit("/", 1)[-1]
     assert (site / pipeline / "__main__.py").is_file() and (site / pipeline / "stages" / "data.py").is_file()
 
@@ -61,16 +54,22 @@ def test_every_stage_runs_in_a_repo_mlscaffold_did_not_write(
            "PYTEST_ADDOPTS": "-q -p no:cacheprovider -m 'not slow'"}  # fmt: skip
     run = "ml-all" if (repo / "mlscaffold.mk").is_file() else "all"
     make = ["make", run, f"PYTHON={python}"]
-    _ok(subprocess.run(make, cwd=repo, env=env, capture_output=True, text=True, timeout=1200), "the pipeline")
+    require_ok(
+        subprocess.run(make, cwd=repo, env=env, capture_output=True, text=True, timeout=1200), "the pipeline"
+    )
     assert (repo / "reports" / "readiness.json").is_file()
     assert (repo / "reports" / "monitoring" / "latest.json").is_file()
 
     kept_conftest = any(p == "tests/conftest.py" for p, _ in result.kept)
     tests = [str(python), "-m", "pytest", *([str(repo / "tests" / "test_fraud.py")] if kept_conftest else [])]
-    _ok(subprocess.run(tests, cwd=repo, env=env, capture_output=True, text=True, timeout=1200), "the tests")
+    require_ok(
+        subprocess.run(tests, cwd=repo, env=env, capture_output=True, text=True, timeout=1200), "the tests"
+    )
 
     clean = ["make", "ml-clean" if run == "ml-all" else "clean", f"PYTHON={python}"]
-    _ok(subprocess.run(clean, cwd=repo, env=env, capture_output=True, text=True, timeout=120), "make clean")
+    require_ok(
+        subprocess.run(clean, cwd=repo, env=env, capture_output=True, text=True, timeout=120), "make clean"
+    )
     assert not (repo / "reports" / "readiness.json").exists()
     assert {p: (repo / p).read_bytes() for p in before if p not in merged} == {
         p: v for p, v in before.items() if p not in merged

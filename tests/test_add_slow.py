@@ -8,17 +8,19 @@ from pathlib import Path
 
 import pytest
 from helpers import snapshot
-from project_env import project_python, project_requirements, run_env, run_make
+from project_env import (
+    project_python,
+    project_requirements,
+    require_ok,
+    run_env,
+    run_make,
+)
 
 from mlscaffold import AnswerSources, new_project
 from mlscaffold.engine.record import read_record
 from mlscaffold.verbs.add import add_stages
 
 pytestmark = pytest.mark.slow
-
-
-def _ok(done: subprocess.CompletedProcess[str], what: str) -> None:
-    assert done.returncode == 0, f"{what} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -40,8 +42,8 @@ def test_stages_added_one_by_one_keep_the_project_running(tmp_path: Path) -> Non
             assert stage in read_record(project).stages
             assert _git(project, "status", "--porcelain", "--untracked-files=no") == ""
         assert set(project_requirements(project)) <= set(project_requirements(full))
-        _ok(run_make(project, python, "all"), f"make all after adding {stage}")
-        _ok(run_make(project, python, "test"), f"make test after adding {stage}")
+        require_ok(run_make(project, python, "all"), f"make all after adding {stage}")
+        require_ok(run_make(project, python, "test"), f"make test after adding {stage}")
     assert (project / "reports" / "readiness.json").is_file()
     assert (project / "reports" / "monitoring" / "latest.json").is_file()
     again = add_stages(repo=project, stages=["monitor"], sources=AnswerSources(defaults=True))
@@ -88,7 +90,7 @@ def test_a_hand_made_repo_gets_a_monitor_stage(tmp_path: Path) -> None:
     assert makefile.startswith("hello:\n") and "ml-all:\n\t$(MAKE) -f mlscaffold.mk all" in makefile
     full = new_project(dest=tmp_path / "full", sources=AnswerSources(defaults=True), git=False).dest
     python = project_python(sorted({*project_requirements(full), *project_requirements(repo)}))
-    _ok(run_make(repo, python, "ml-all"), "make ml-all")
+    require_ok(run_make(repo, python, "ml-all"), "make ml-all")
     assert (repo / "reports" / "monitoring" / "latest.json").is_file()
     hello = subprocess.run(["make", "hello"], cwd=repo, env=run_env(repo), capture_output=True, text=True)
     assert hello.stdout.strip() == "hello from the team"

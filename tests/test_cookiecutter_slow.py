@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from project_env import CACHE, project_python, project_requirements
+from project_env import CACHE, default_project_python, require_ok
 
 from mlscaffold import AnswerSources, new_project
 
@@ -19,16 +19,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "cookiecutters"
 CASES = {"package": "Acme Fraud Tools", "datascience": "churn study"}
 
 
-def _ok(done: subprocess.CompletedProcess[str], what: str) -> None:
-    assert done.returncode == 0, f"{what} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-
-
 @pytest.fixture(scope="module")
 def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    full = new_project(
-        dest=tmp_path_factory.mktemp("full") / "p", sources=AnswerSources(defaults=True), git=False
-    )
-    return project_python([*project_requirements(full.dest), "numpy>=1.24"])
+    return default_project_python(tmp_path_factory)
 
 
 @pytest.mark.parametrize("fixture", sorted(CASES))
@@ -38,8 +31,8 @@ def test_the_next_step_runs_the_pipeline_and_the_tests_in_a_fresh_clone(
     sources = AnswerSources(defaults=True, set_values=(f"project_name={CASES[fixture]}",))
     result = new_project(dest=tmp_path / "made", template=str(FIXTURES / fixture), sources=sources)
     clone = tmp_path / "clone"
-    _ok(subprocess.run(["git", "clone", "-q", str(result.dest), str(clone)], capture_output=True, text=True,
-                       check=False), "git clone")  # fmt: skip
+    cloned = ["git", "clone", "-q", str(result.dest), str(clone)]
+    require_ok(subprocess.run(cloned, capture_output=True, text=True, check=False), "git clone")
     assert list((clone / "data" / "sample").glob("*.csv"))  # committed although the template ignores data/
 
     steps = [s.strip() for s in result.next_step.split("   (")[0].split("&&")]
@@ -50,7 +43,7 @@ def test_the_next_step_runs_the_pipeline_and_the_tests_in_a_fresh_clone(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(clone)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
-    _ok(built, "pip install of the project")
+    require_ok(built, "pip install of the project")
 
     env = {"PATH": f"{python.parent}:/usr/bin:/bin", "PYTHONPATH": str(site), "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": str(CACHE / "matplotlib"), "HOME": str(tmp_path),
@@ -62,6 +55,6 @@ def test_the_next_step_runs_the_pipeline_and_the_tests_in_a_fresh_clone(
         done = subprocess.run(
             argv, cwd=clone, env=env, capture_output=True, text=True, timeout=1500, check=False
         )
-        _ok(done, step)
+        require_ok(done, step)
     assert (clone / "reports" / "readiness.json").is_file()
     assert (clone / "reports" / "monitoring" / "latest.json").is_file()
