@@ -267,6 +267,34 @@ def test_several_packages_and_no_answer_naming_one_asks_for_base_package(tmp_pat
     assert (got / "beta_pipeline" / "__main__.py").is_file()
 
 
+class _PicksBeta:
+    """A person on a terminal: Enter for every question, 'beta' when asked for the package."""
+
+    def __init__(self) -> None:
+        self.offered: tuple[str, ...] = ()
+
+    def ask(self, question: Any, *, default: Any, choices: tuple[Any, ...], validate: Any) -> Any:
+        if question.name != "base_package":
+            return default
+        self.offered = tuple(c.value for c in choices)
+        return "beta"
+
+    def review(self, rows: Any, warnings: Any, **kwargs: Any) -> Any:
+        from mlscaffold.wizard.asking import Review
+
+        return Review("generate")
+
+
+def test_on_a_terminal_the_person_picks_the_package_among_the_templates(tmp_path: Path) -> None:
+    template = _template(tmp_path / "cc", {"alpha/__init__.py": "", "beta/__init__.py": ""})
+    person = _PicksBeta()
+    sources = AnswerSources(set_values=("stages=data",), asker=person)
+    got = new_project(dest=tmp_path / "p", template=str(template), sources=sources, git=False).dest
+    assert person.offered == ("alpha", "beta")
+    assert (got / "beta_pipeline" / "__main__.py").is_file()
+    assert read_record(got).answers["base_package"] == "beta"
+
+
 def test_the_rendering_leaves_nothing_in_tmp(tmp_path: Path, tmpdir_left: Path) -> None:
     _new(FIXTURES / "package", tmp_path / "p", {"project_name": "Acme Fraud Tools"}, git=False)
     assert list(tmpdir_left.iterdir()) == []

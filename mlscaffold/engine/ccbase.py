@@ -22,7 +22,7 @@ import contextlib
 import fnmatch
 import tempfile
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -85,12 +85,17 @@ def on_disk(rendered: Rendered) -> Iterator[Path]:
         yield root
 
 
-def facts_for(repo: Path, rendered: Rendered, answers: Mapping[str, Any]) -> fit.RepoFacts:
+def facts_for(
+    repo: Path,
+    rendered: Rendered,
+    answers: Mapping[str, Any],
+    choose: Callable[[Sequence[str]], str] | None = None,
+) -> fit.RepoFacts:
     """Where the pipeline goes: beside the template's real package (from its packaging metadata, else
     from its folders; when several, the one its answers name, else the `base_package` answer)."""
     pyproject = _pyproject(rendered)
     packaging = detect_packaging(rendered.files, pyproject)
-    chosen = choose_package(packaging, answers)
+    chosen = choose_package(packaging, answers, choose)
     facts = fit.detect_repo(repo, None, chosen, None)
     project = str(answers.get("project_name") or rendered.project_dir)
     return replace(facts, pipeline=fit.pipeline_for(chosen, project))
@@ -108,9 +113,14 @@ def _pyproject(rendered: Rendered) -> dict[str, Any] | None:
         ) from err
 
 
-def choose_package(packaging: Packaging, answers: Mapping[str, Any]) -> str | None:
+def choose_package(
+    packaging: Packaging,
+    answers: Mapping[str, Any],
+    choose: Callable[[Sequence[str]], str] | None = None,
+) -> str | None:
     """The template's package: the one the `base_package` answer names, the only one, the one the
-    metadata names after the project, or the one a name answer (package_name, project_slug...) names."""
+    metadata names after the project, the one a name answer (package_name, project_slug...) names, or
+    the one `choose` (a person on a terminal) picks among them."""
     found = list(packaging.packages)
     given = answers.get(BASE_PACKAGE)
     if given:
@@ -128,6 +138,10 @@ def choose_package(packaging: Packaging, answers: Mapping[str, Any]) -> str | No
         matches = [p for p in found if p.replace(".", "_") == named or p.split(".")[-1] == named]
         if len(matches) == 1:
             return matches[0]
+    if choose is not None:
+        picked = choose(tuple(found))
+        if picked in found:
+            return picked
     raise AnswerError(
         BASE_PACKAGE,
         f"the template has several packages ({', '.join(found)}) and no answer names one; "

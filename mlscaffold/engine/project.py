@@ -6,7 +6,7 @@ Pure: reads the template set and returns `FileSpec`s; writing is `engine.write`'
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,11 +114,14 @@ def plan_project(
     extra: Mapping[str, Any] | None = None,
     hooks: bool = False,
     output_dir: Path | None = None,
+    choose_package: Callable[[Sequence[str]], str] | None = None,
 ) -> ProjectPlan:
     """`render_project`, with what `new` also needs: a cookiecutter base's hooks run when `hooks` (and
-    trusted), `output_dir` is where cookiecutter would write (its `_output_dir`)."""
+    trusted), `output_dir` is where cookiecutter would write (its `_output_dir`), `choose_package`
+    picks the template's package when it has several and no answer names one (a person on a terminal;
+    None: that is an error naming `base_package`)."""
     if tset.base.is_cookiecutter:
-        return _on_cookiecutter(tset, answers, stages, trusted, extra, hooks, output_dir)
+        return _on_cookiecutter(tset, answers, stages, trusted, extra, hooks, output_dir, choose_package)
     units = [tset.stage(name) for name in stages]
     context = build_context(tset, answers, stages, extra)
     base = render_unit(tset.base, context, trusted=trusted)
@@ -154,6 +157,7 @@ def _on_cookiecutter(
     extra: Mapping[str, Any] | None,
     hooks: bool,
     output_dir: Path | None,
+    choose_package: Callable[[Sequence[str]], str] | None = None,
 ) -> ProjectPlan:
     """The cookiecutter template rendered by cookiecutter; the mlscaffold base and the stages fitted
     beside it (engine.ccbase); the record keeps the template's answers and the package it found."""
@@ -164,7 +168,7 @@ def _on_cookiecutter(
     units = [tset.overlay, *(tset.stage(name) for name in stages)]
     rendered = ccbase.render_base(tset.base, answers, trusted=trusted, hooks=hooks, output_dir=output_dir)
     with ccbase.on_disk(rendered) as repo:
-        facts = ccbase.facts_for(repo, rendered, answers)
+        facts = ccbase.facts_for(repo, rendered, answers, choose_package)
         context = build_context(tset, {**answers, "package_name": facts.pipeline}, stages, extra)
         groups = [render_unit(unit, context, trusted=trusted) for unit in units]
         specs = relayout(merge_specs(groups).values(), facts.pipeline, facts.layout)

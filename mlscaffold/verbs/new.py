@@ -6,7 +6,7 @@ Also `list_stages` (the `stages` command). Keyword-only, returns result dataclas
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,33 @@ def _sample_finder(tset: TemplateSet) -> Callable[[str], Path | None]:
     return sample_for
 
 
+def _package_chooser(sources: AnswerSources) -> Callable[[Sequence[str]], str] | None:
+    """On a terminal, ask which of a cookiecutter template's packages the pipeline sits beside;
+    otherwise None (the `base_package` answer must say)."""
+    asker = sources.asker
+    if asker is None or not sources.interactive:
+        return None
+    from mlscaffold.engine.ccbase import BASE_PACKAGE
+    from mlscaffold.wizard.questions import Choice, Question
+
+    def choose(found: Sequence[str]) -> str:
+        question = Question(
+            name=BASE_PACKAGE,
+            prompt="The template has several packages: which one should the pipeline sit beside?",
+            help="The pipeline goes in its own package next to it; `add` and `update` find it there.",
+            type="choice",
+            choices=tuple(Choice(name, name) for name in found),
+            default=found[0],
+        )
+        return str(asker.ask(question, default=found[0], choices=question.choices, validate=_any_answer))
+
+    return choose
+
+
+def _any_answer(value: Any) -> str | None:
+    return None
+
+
 def _check_destination(dest: Path) -> None:
     if not dest.parent.is_dir():
         raise UserError(f"{dest.parent}: the folder to create the project in does not exist")
@@ -195,6 +222,7 @@ def _new_project(
         extra=extra,
         hooks=trust and not dry_run,
         output_dir=target.parent,
+        choose_package=_package_chooser(sources),
     )
     files = plan.files
     if data_copy is not None:
