@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .metrics import as_columns, compute
+from .metrics import compute
 
 if TYPE_CHECKING:
     from .evaluation import Check, Evaluation
@@ -42,30 +42,6 @@ def _truth(result: Evaluation) -> np.ndarray:
     return result.y if result.config.task.type == "regression" else result.y.astype(str)
 
 
-def paired_difference(
-    result: Evaluation, other: pd.DataFrame, other_meta: dict[str, Any]
-) -> tuple[float, list[float]]:
-    """(model - other, its 95% paired bootstrap interval) on the test split: the same resampled rows
-    for both, so the interval reflects the difference, not the two models' own noise."""
-    name, task = result.metric.name, result.config.task.type
-    y = _truth(result)
-    mine = as_columns(result.outputs["model"], task)
-    theirs = as_columns(other, task)
-    rng = np.random.default_rng(result.config.split.seed)
-    differences = []
-    for _ in range(max(result.config.evaluate.bootstrap, 200)):
-        rows = rng.integers(0, len(y), len(y))
-        a = compute(name, y[rows], {k: v[rows] for k, v in mine.items()}, result.meta)
-        b = compute(name, y[rows], {k: v[rows] for k, v in theirs.items()}, other_meta)
-        if np.isfinite(a) and np.isfinite(b):
-            differences.append(a - b)
-    point = result.primary["model"] - compute(name, y, other, other_meta)
-    if not differences:
-        return point, [float("nan"), float("nan")]
-    low, high = np.percentile(differences, [2.5, 97.5])
-    return point, [float(low), float(high)]
-
-
 def _allowed_shortfall(result: Evaluation, reference: float, tolerance: float) -> float:
     """How much worse than `reference` is still within `tolerance` (absolute or relative)."""
     if result.metric.bounded:
@@ -79,6 +55,7 @@ def _allowed_shortfall(result: Evaluation, reference: float, tolerance: float) -
 def compare_with_champion(result: Evaluation) -> dict[str, Any] | None:
     """The champion scored on the current test split, beside the challenger (None: no champion)."""
     from .artifacts import load_estimator, read_json
+    from .evaluation import paired_difference
     from .predict import predict_frame
     from .registry import open_registry
 

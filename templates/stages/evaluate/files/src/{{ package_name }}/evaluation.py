@@ -256,13 +256,39 @@ def bootstrap(result: Evaluation) -> dict[str, Any]:
     }
 
 
+def paired_difference(
+    result: Evaluation, other: pd.DataFrame, other_meta: dict[str, Any]
+) -> tuple[float, list[float]]:
+    """(model - other, its 95% paired bootstrap interval) on the test split: the same resampled rows
+    for both, so the interval reflects the difference, not the two models' own noise. Used by R6
+    (the linear model) and R7 (the champion)."""
+    from .metrics import as_columns
+
+    name, task = result.metric.name, result.config.task.type
+    y = result.y if task == "regression" else result.y.astype(str)
+    mine = as_columns(result.outputs["model"], task)
+    theirs = as_columns(other, task)
+    rng = np.random.default_rng(result.config.split.seed)
+    differences = []
+    for _ in range(max(result.config.evaluate.bootstrap, 200)):
+        rows = rng.integers(0, len(y), len(y))
+        a = compute(name, y[rows], {k: v[rows] for k, v in mine.items()}, result.meta)
+        b = compute(name, y[rows], {k: v[rows] for k, v in theirs.items()}, other_meta)
+        if np.isfinite(a) and np.isfinite(b):
+            differences.append(a - b)
+    point = result.primary["model"] - compute(name, y, other, other_meta)
+    if not differences:
+        return point, [float("nan"), float("nan")]
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return point, [float(low), float(high)]
+
+
 def compare_with_linear(result: Evaluation) -> dict[str, Any] | None:
     """When another candidate than the linear model was chosen: both on the test split, with the
     95% paired bootstrap interval of the difference (chosen - linear) and the chosen model's own
     interval. `within_interval` says the chosen model is not worse than the linear one by more than
     its own interval's half-width (the bar the candidates must clear)."""
     from .artifacts import candidate_path, load_estimator
-    from .metrics import as_columns
     from .predict import predict_frame
 
     path = candidate_path(result.config, "linear")
@@ -270,21 +296,11 @@ def compare_with_linear(result: Evaluation) -> dict[str, Any] | None:
     if not chosen or chosen == "linear" or not path.is_file():
         return None
     linear_out = predict_frame(load_estimator(path), result.meta, result.test)
-    name, task = result.metric.name, result.config.task.type
+    task = result.config.task.type
     y = result.y if task == "regression" else result.y.astype(str)
-    linear_value = compute(name, y, linear_out, result.meta)
+    linear_value = compute(result.metric.name, y, linear_out, result.meta)
     chosen_value = result.primary["model"]
-    model_cols = as_columns(result.outputs["model"], task)
-    linear_cols = as_columns(linear_out, task)
-    rng = np.random.default_rng(result.config.split.seed)
-    differences = []
-    for _ in range(max(result.config.evaluate.bootstrap, 200)):
-        rows = rng.integers(0, len(y), len(y))
-        a = compute(name, y[rows], {k: v[rows] for k, v in model_cols.items()}, result.meta)
-        b = compute(name, y[rows], {k: v[rows] for k, v in linear_cols.items()}, result.meta)
-        if np.isfinite(a) and np.isfinite(b):
-            differences.append(a - b)
-    low, high = np.percentile(differences, [2.5, 97.5]) if differences else (np.nan, np.nan)
+    difference, interval = paired_difference(result, linear_out, result.meta)
     ci = result.ci.get("model")
     half_width = (ci[1] - ci[0]) / 2 if ci else 0.0
     shortfall = (linear_value - chosen_value) * (1 if result.metric.greater_is_better else -1)
@@ -292,8 +308,8 @@ def compare_with_linear(result: Evaluation) -> dict[str, Any] | None:
         "chosen": chosen,
         "chosen_value": chosen_value,
         "linear_value": linear_value,
-        "difference": chosen_value - linear_value,
-        "difference_ci95": [float(low), float(high)],
+        "difference": difference,
+        "difference_ci95": interval,
         "chosen_ci_half_width": half_width,
         "within_interval": bool(shortfall <= half_width),
     }
