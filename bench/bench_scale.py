@@ -2,7 +2,7 @@
 
 Builds an N-row input from the project's shipped sample (rows resampled with replacement, Gaussian
 noise of 5% of each numeric column's standard deviation, fresh ids), then times
-`python -m <pkg> batch big.csv` and `python -m <pkg> monitor` over the prediction log it appended,
+`python -m <pkg> batch big.csv` and `python -m <pkg> monitor` over the prediction log it wrote,
 each in its own process, and reports wall time, rows/s and the child's peak RSS
 (getrusage(RUSAGE_CHILDREN) of a wrapper process that runs only that command).
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -140,6 +141,35 @@ def package_of(project: Path) -> str:
     return found[0]
 
 
+# Rows and bytes of the prediction log's Parquet parts, counted from their footers (pyarrow lives in
+# the project's environment).
+LOG_SIZE = r"""
+import sys
+from pathlib import Path
+import pyarrow.parquet as pq
+parts = list(Path(sys.argv[1]).glob("date=*/*.parquet"))
+print(sum(pq.ParquetFile(p).metadata.num_rows for p in parts), sum(p.stat().st_size for p in parts))
+"""
+
+
+def clear_log(project: Path) -> None:
+    """Remove the prediction log (parts and online buffer), e.g. the window `make all` logged."""
+    shutil.rmtree(project / "logs" / "predictions", ignore_errors=True)
+    (project / "logs" / "predictions.jsonl").unlink(missing_ok=True)
+
+
+def log_size(python: Path, project: Path) -> tuple[int, int]:
+    """(rows, bytes) in the prediction log's Parquet parts."""
+    done = subprocess.run(
+        [str(python), "-c", LOG_SIZE, str(project / "logs" / "predictions")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows, size = done.stdout.split()
+    return int(rows), int(size)
+
+
 def sample_of(project: Path) -> Path:
     found = sorted((project / "data" / "sample").glob("*.csv"))
     if not found:
@@ -175,8 +205,7 @@ def main() -> int:
         made = time.perf_counter() - started
         size_mib = big.stat().st_size / 2**20
         print(f"input: {args.rows:,} rows, {size_mib:,.0f} MiB {args.format}, made in {made:.1f} s")
-        log = project / "logs" / "predictions.jsonl"
-        log.unlink(missing_ok=True)
+        clear_log(project)
         command = [str(args.python), "-m", package, "batch", str(big), "--name", "bench"]
         command += ["--no-log"] if args.no_log else []
         command += ["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else []
@@ -188,8 +217,9 @@ def main() -> int:
             "batch_seconds": round(batch.seconds, 1),
             "batch_rows_per_s": round(args.rows / batch.seconds),
             "batch_peak_mib": round(batch.peak_mib),
-            "log_mib": round(log.stat().st_size / 2**20) if log.is_file() else 0,
         }
+        logged, log_bytes = log_size(args.python, project)
+        results.update(logged_rows=logged, log_mib=round(log_bytes / 2**20))
         print(
             f"batch:   {batch.seconds:.1f} s, {args.rows / batch.seconds:,.0f} rows/s,"
             f" peak {batch.peak_mib:,.0f} MiB; log {results['log_mib']:,} MiB"

@@ -84,7 +84,7 @@ def test_the_generated_dags_run_every_stage_in_order_with_airflow(tmp_path: Path
         [step, "success"] for step in ("data", "train", "evaluate", "deploy", "monitor")
     ]
     assert (project / "reports" / "readiness.json").is_file()
-    assert (project / "logs" / "predictions.jsonl").is_file()
+    assert list((project / "logs" / "predictions").glob("date=*/*.parquet"))
 
     monitor = run_dag(airflow, project, env, "monitor")
     # the window deploy logged is fine: no alert, so retraining is not triggered

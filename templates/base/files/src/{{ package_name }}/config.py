@@ -153,6 +153,7 @@ class MonitorSection:
     max_model_age_days: int = 90
     missing_warn_abs: float = 0.01
     missing_alert_abs: float = 0.05
+    sample_rows: int = 200_000
 
 
 @dataclass(frozen=True)
@@ -469,6 +470,10 @@ def _check_consistency(config: Config, where: str) -> None:
             f"suit {task.type}; expected one of: {', '.join(valid)}"
         )
     monitor = config.monitor
+    if monitor.sample_rows < max(1000, monitor.min_rows):
+        raise ConfigError(
+            f"{where}: 'monitor.sample_rows' must be at least 1000 and at least 'monitor.min_rows'"
+        )
     if not 0 < monitor.psi_warn < monitor.psi_alert:
         raise ConfigError(
             f"{where}: 'monitor.psi_warn' must be above 0 and below 'monitor.psi_alert'"

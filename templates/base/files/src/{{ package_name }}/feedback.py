@@ -41,17 +41,10 @@ def feedback_path(config: Config) -> Path:
 @contextlib.contextmanager
 def _locked(handle: IO[str]) -> Iterator[None]:
     """An exclusive lock across processes where the OS has one (fcntl), and across threads."""
-    with _LOCK:
-        try:
-            import fcntl
-        except ImportError:  # Windows: the thread lock still serialises one process's writers
-            yield
-            return
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    from .logstore import locked
+
+    with _LOCK, locked(handle):
+        yield
 
 
 def append_feedback(
@@ -136,13 +129,15 @@ def check_label(meta: dict[str, Any], label: Any) -> Any:
 
 
 class PredictionIds:
-    """The prediction ids in the log, read incrementally (only the bytes added since last time),
-    plus those of the archived logs beside it (logs/archive/, written when `deploy` rotates)."""
+    """Whether a prediction id was logged: the online buffer's ids read incrementally (only the
+    bytes added since last time), then the Parquet parts of the log and its archives (logstore.py),
+    looked up by the id column alone when the buffer does not have it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._ids: set[str] = set()
         self._offset = 0
+        self._inode: int | None = None
         self._lock = threading.Lock()
         self._archives_read = False
 
@@ -151,23 +146,30 @@ class PredictionIds:
             self._ids.update(ids)
 
     def __contains__(self, prediction_id: object) -> bool:
+        from .logstore import contains_id, sources
+
         with self._lock:
             if prediction_id in self._ids:
                 return True
             self._refresh()
-            return prediction_id in self._ids
+            if prediction_id in self._ids:
+                return True
+        if not isinstance(prediction_id, str):
+            return False
+        parts, _ = sources(self.path.parent, archived=True)
+        return contains_id(parts, prediction_id)
 
     def _refresh(self) -> None:
-        if not self._archives_read:
+        if not self._archives_read:  # logs archived as JSON lines, before the columnar layout
             archive = self.path.parent / "archive"
             for old in sorted(archive.glob(f"{self.path.stem}-*{self.path.suffix}")):
                 self._read_ids(old.read_bytes())
             self._archives_read = True
         if not self.path.is_file():
             return
-        size = self.path.stat().st_size
-        if size < self._offset:  # rotated: read the new file from the start
-            self._offset = 0
+        stat = self.path.stat()
+        if stat.st_ino != self._inode or stat.st_size < self._offset:
+            self._inode, self._offset = stat.st_ino, 0  # compacted or rotated: a new buffer
         with self.path.open("rb") as handle:
             handle.seek(self._offset)
             data = handle.read()

@@ -1,6 +1,7 @@
-"""The prediction log: one JSON object per scored row, appended to logs/predictions.jsonl.
+"""Writing the prediction log (its layout and readers: logstore.py).
 
-Each line holds what monitoring needs to judge a window on its own:
+The service appends one JSON object per scored row to the online buffer, logs/predictions.jsonl,
+which `compact-log` (and `monitor`, `deploy`) moves into the columnar log, logs/predictions/:
 
     {"request_id": "...", "row": 0, "prediction_id": "<request_id>-<row>",
      "timestamp": "2024-01-01T00:00:00.000000+00:00", "source": "api" | "batch",
@@ -8,9 +9,11 @@ Each line holds what monitoring needs to judge a window on its own:
      "prediction": ..., "score": 0.93 (binary) | "probas": {"<class>": p, ...} (multiclass, text),
      "latency_ms": 1.2, "label": ... (only when known, e.g. the labelled serving window)}
 
-`prediction_id` is what a label sent back later names (POST /feedback, feedback.py); `version` is
-the registry number of the model that answered (registry.py), null for a model never registered.
-Lines are written whole under a lock, so concurrent requests never interleave inside a line.
+Batch scoring writes the same fields straight into Parquet parts, one column each
+(logstore.log_frame, logstore.PartWriter). `prediction_id` is what a label sent back later names
+(POST /feedback, feedback.py); `version` is the registry number of the model that answered
+(registry.py), null for a model never registered. Lines are written whole under a lock, so
+concurrent requests never interleave inside a line.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-LOG_NAME = "predictions.jsonl"
+from .logstore import BUFFER_NAME, append_lines, rotate
+
+LOG_NAME = BUFFER_NAME  # the service's buffer; the log itself is logs/predictions/ (logstore.py)
 
 
 def new_request_id() -> str:
@@ -115,23 +120,13 @@ class PredictionLog:
             lines.append(json.dumps(record, allow_nan=False, ensure_ascii=False))
         if not lines:
             return 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+        with self._lock:
+            append_lines(self.path, "\n".join(lines) + "\n")
         return len(lines)
 
     def rotate(self, keep: int = 10) -> Path | None:
-        """Move the log to logs/archive/predictions-<UTC time>.jsonl, keeping the `keep` newest
-        archives; returns the archived path (None when there was nothing to archive)."""
-        if not self.path.is_file() or self.path.stat().st_size == 0:
-            return None
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        folder = self.path.parent / "archive"
-        target = folder / f"{self.path.stem}-{stamp}{self.path.suffix}"
-        folder.mkdir(parents=True, exist_ok=True)
+        """Start a new window: the log so far (buffer included) moves to
+        logs/archive/predictions-<UTC time>/, keeping the `keep` newest archives; returns it
+        (None when there was nothing to archive)."""
         with self._lock:
-            self.path.replace(target)
-        archived = sorted(folder.glob(f"{self.path.stem}-*{self.path.suffix}"))
-        for old in archived[:-keep]:
-            old.unlink()
-        return target
+            return rotate(self.path.parent, keep)

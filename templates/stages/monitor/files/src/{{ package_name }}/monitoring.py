@@ -35,7 +35,7 @@ explain (split over the features checked), and the check says so ("[sample-size 
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -48,6 +48,7 @@ import pandas as pd
 
 from .artifacts import read_table
 from .config import Config
+from .logstore import LOG_COLUMNS
 from .reference import (
     HIGHER_IS_BETTER,
     Reference,
@@ -62,17 +63,8 @@ from .reference import (
     tokenize,
 )
 
+log = logging.getLogger(__name__)
 LEVELS = {"ok": 0, "warn": 1, "alert": 2}
-LOG_COLUMNS = (
-    "request_id",
-    "row",
-    "prediction_id",
-    "timestamp",
-    "source",
-    "model_version",
-    "version",
-    "latency_ms",
-)
 PSI_FLOOR = 1e-4
 P_VALUE = 0.05
 LARGE_REFERENCE = 1000
@@ -143,40 +135,27 @@ class WindowError(Exception):
 # Loading a window
 
 
-def read_prediction_log(path: Path) -> tuple[pd.DataFrame, int]:
-    """The JSON-lines log, one column per input and output; returns (frame, unreadable lines)."""
-    if not path.is_file():
-        raise WindowError(
-            f"{path}: prediction log not found; run `make deploy` or serve some requests"
+def read_log_window(cfg: Config, since: str | None, last: int | None) -> tuple[pd.DataFrame, int]:
+    """The prediction log's window (logreader.py: DuckDB over the Parquet parts and the online
+    buffer, which is compacted into a part first): every row when there are at most
+    `monitor.sample_rows`, else a uniform sample of that many; returns (frame, rows in window)."""
+    from .logreader import LogMissing, read_window
+    from .logstore import compact
+
+    if last is not None and last < 1:
+        raise WindowError(f"--last {last}: expected a positive number of rows")
+    moved = compact(cfg.logs_dir)
+    if moved:
+        log.info("moved %d buffered predictions into the log", moved)
+    try:
+        window = read_window(
+            cfg.logs_dir, _since_time(since) if since else None, last, cfg.monitor.sample_rows
         )
-    records, bad = [], 0
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                bad += 1
-                continue
-            if not isinstance(entry, dict) or not isinstance(entry.get("inputs"), dict):
-                bad += 1
-                continue
-            records.append(_flatten(entry))
-    return pd.DataFrame.from_records(records), bad
-
-
-def _flatten(entry: dict[str, Any]) -> dict[str, Any]:
-    row = dict(entry["inputs"])
-    for key in LOG_COLUMNS:
-        if key in entry:
-            row[key] = entry[key]
-    for key in ("prediction", "score", "label"):
-        if key in entry:
-            row[key] = entry[key]
-    for label, value in (entry.get("probas") or {}).items():
-        row[f"proba_{label}"] = value
-    return row
+    except LogMissing as err:
+        raise WindowError(f"{err}") from err
+    if window.unreadable:
+        log.warning("skipped %d unreadable lines in the prediction log", window.unreadable)
+    return window.frame, window.rows
 
 
 def select_window(window: pd.DataFrame, since: str | None, last: int | None) -> pd.DataFrame:
@@ -401,12 +380,15 @@ def run_checks(
     name: str,
     source: str,
     model: Any = None,
+    window_rows: int | None = None,
 ) -> Result:
     """Every check on one window; raises WindowError when the window cannot be judged.
 
     With the saved `model`, logged inputs are re-scored to catch training/serving skew.
+    `window_rows`: how many rows the window has when `window` is a uniform sample of it.
     """
     n = len(window)
+    total = max(window_rows or n, n)
     if n == 0:
         raise WindowError(f"{source}: the window is empty")
     if n < cfg.monitor.min_rows:
@@ -416,7 +398,17 @@ def run_checks(
         )
     ctx = Context(cfg, reference, window, meta, label_column(window, cfg.task.target))
     checks: list[Check] = [
-        Check("row_count", "data_quality", None, "rows_in_window", n, cfg.monitor.min_rows, "ok", n)
+        Check(
+            "row_count",
+            "data_quality",
+            None,
+            "rows_in_window",
+            total,
+            cfg.monitor.min_rows,
+            "ok",
+            n,
+            f"judged on a uniform sample of {n:,} rows" if total > n else "",
+        )
     ]
     checks += data_quality_checks(ctx)
     feature_checks, drift = feature_drift_checks(ctx)
@@ -444,7 +436,7 @@ def run_checks(
     status = worst([c.status for c in checks])
     return Result(
         status=status,
-        window=_window_info(window, name, source, ctx.label),
+        window=_window_info(window, name, source, ctx.label, total),
         model_version=str(meta.get("model_version")) if meta.get("model_version") else None,
         reference={
             "n": reference.profile.get("n_reference"),
@@ -459,11 +451,14 @@ def run_checks(
     )
 
 
-def _window_info(window: pd.DataFrame, name: str, source: str, label: str | None) -> dict[str, Any]:
+def _window_info(
+    window: pd.DataFrame, name: str, source: str, label: str | None, total: int
+) -> dict[str, Any]:
     info: dict[str, Any] = {
         "name": name,
         "source": source,
-        "n_rows": len(window),
+        "n_rows": total,
+        "n_judged": len(window),
         "n_labeled": int(window[label].notna().sum()) if label else 0,
     }
     if "timestamp" in window.columns:

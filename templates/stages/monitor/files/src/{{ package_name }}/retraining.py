@@ -1,8 +1,8 @@
 """The retraining set: the original training split plus the labelled recent window.
 
-The recent window is the prediction log (logs/predictions.jsonl and its archives in logs/archive/),
-one row per scored input, with the label from the feedback file (feedback.py) joined by
-prediction id, or the label logged with the prediction when it was known then (the labelled serving
+The recent window is the prediction log (logs/predictions/, the online buffer and the archives
+in logs/archive/; logstore.py), one row per scored input, with the label from the feedback file
+(feedback.py) joined by prediction id, or the label logged with the prediction when it was known then (the labelled serving
 window of `make deploy`). Only labelled rows are kept, each prediction id once.
 
 `retrain.policy` in config.yaml:
@@ -13,17 +13,12 @@ window of `make deploy`). Only labelled rows are kept, each prediction id once.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from .config import Config
 from .errors import DataError
-
-LOG_NAME = "predictions.jsonl"
 
 
 @dataclass(frozen=True)
@@ -35,35 +30,18 @@ class RetrainingSet:
     policy: str
 
 
-def log_files(config: Config) -> list[Path]:
-    """The archived prediction logs (oldest first), then the current one."""
-    archive = sorted((config.logs_dir / "archive").glob("predictions-*.jsonl"))
-    current = config.logs_dir / LOG_NAME
-    return [*archive, *([current] if current.is_file() else [])]
+def read_logged_rows(config: Config, feedback: pd.DataFrame) -> pd.DataFrame:
+    """prediction_id, timestamp, the raw inputs and the logged label, of the logged rows that have
+    a label (logged, or in `feedback`); each id once, the latest logged. Read lazily (logreader.py):
+    only labelled rows reach memory."""
+    from .logreader import labelled_rows
 
-
-def read_logged_rows(paths: list[Path]) -> pd.DataFrame:
-    """prediction_id, timestamp, the raw inputs and the logged label (when there was one)."""
-    records: list[dict[str, Any]] = []
-    for path in paths:
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if not isinstance(entry, dict) or not isinstance(entry.get("inputs"), dict):
-                    continue
-                if not isinstance(entry.get("prediction_id"), str):
-                    continue
-                row = dict(entry["inputs"])
-                row["prediction_id"] = entry["prediction_id"]
-                row["timestamp"] = entry.get("timestamp")
-                row["label"] = entry.get("label")
-                records.append(row)
-    frame = pd.DataFrame.from_records(records)
+    frame = labelled_rows(config.logs_dir, feedback)
     if frame.empty:
         return pd.DataFrame(columns=["prediction_id", "timestamp", "label"])
+    if "label" not in frame.columns:
+        frame["label"] = None
+    frame = frame.sort_values("timestamp", kind="stable", na_position="first")
     return frame.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
 
 
@@ -71,7 +49,8 @@ def fresh_labelled(config: Config, train: pd.DataFrame) -> pd.DataFrame:
     """The labelled recent rows, shaped like the training split (target column, same dtypes)."""
     from .feedback import feedback_path, join_labels, read_feedback
 
-    logged = join_labels(read_logged_rows(log_files(config)), read_feedback(feedback_path(config)))
+    feedback = read_feedback(feedback_path(config))
+    logged = join_labels(read_logged_rows(config, feedback), feedback)
     labelled = logged[logged["label"].notna()].copy()
     target = config.task.target
     labelled[target] = labelled.pop("label")

@@ -115,9 +115,9 @@ def deploy(cfg: Config, argv: list[str]) -> int:
     add_force(parser)
     args = parser.parse_args(argv)
     require_ready(cfg, args.force, "deploy")
-    from ..prediction_log import LOG_NAME, PredictionLog
+    from ..logstore import rotate
 
-    archived = PredictionLog(cfg.logs_dir / LOG_NAME).rotate()
+    archived = rotate(cfg.logs_dir)
     if archived:
         log.info("archived the previous prediction log to %s", archived)
     from ..artifacts import split_path
@@ -132,7 +132,19 @@ def deploy(cfg: Config, argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "batch": batch, "deploy": deploy}
+def compact_log(cfg: Config, argv: list[str]) -> int:
+    """Move the service's buffered predictions (logs/predictions.jsonl) into the columnar log."""
+    argparse.ArgumentParser(prog=f"{PROG} compact-log", description=compact_log.__doc__).parse_args(
+        argv
+    )
+    from ..logstore import compact
+
+    moved = compact(cfg.logs_dir)
+    log.info("moved %d buffered predictions into %s", moved, cfg.logs_dir / "predictions")
+    return 0
+
+
+COMMANDS = {"serve": serve, "batch": batch, "deploy": deploy, "compact-log": compact_log}
 
 
 def add_force(parser: argparse.ArgumentParser) -> None:
@@ -228,21 +240,22 @@ class Scored:
 def score_file(
     cfg: Config, path: Path, name: str, log_rows: bool, chunk_rows: int = BATCH_CHUNK_ROWS
 ) -> Scored:
-    """Batch-score `path` into predictions/<name>.parquet, plus one log line per row.
+    """Batch-score `path` into predictions/<name>.parquet, plus one prediction-log row per row.
 
     The input is read `chunk_rows` rows at a time and each chunk's outputs are written before the
-    next is read (pyarrow's ParquetWriter; log lines through PredictionLog), so memory is bounded
-    by the chunk, not by the file. Nothing is kept from a file that fails half-way: the output and
-    the log lines go to temporary files beside their targets, and are moved into place (the lines
-    appended to the prediction log) only once every row was scored. One request id covers the
-    file; each log line's `row` is its row in the file, and its `prediction_id` (the id a label sent
-    back later names, POST /feedback) is also a column of the output, beside the registry `version`
-    of the model that scored it (the champion, see registry.serving_model). With `engine.name:
-    spark`, a Spark job scores the file (spark.py) and its output is streamed back the same way.
+    next is read (pyarrow's ParquetWriter, for the output and for the log's Parquet part), so
+    memory is bounded by the chunk, not by the file. Nothing is kept from a file that fails
+    half-way: the output and the log part are staged beside their targets and moved into place
+    only once every row was scored. One request id covers the file; each logged row's `row` is its
+    row in the file, and its `prediction_id` (the id a label sent back later names, POST /feedback)
+    is also a column of the output, beside the registry `version` of the model that scored it (the
+    champion, see registry.serving_model). With `engine.name: spark`, a Spark job scores the file
+    (spark.py) and its output is streamed back the same way.
     """
     from ..artifacts import load_estimator, read_json
+    from ..logstore import PartWriter, log_frame
     from ..predict import feature_frame
-    from ..prediction_log import LOG_NAME, PredictionLog, new_request_id, output_records
+    from ..prediction_log import new_request_id
     from ..registry import serving_model
 
     if not name.replace("-", "").replace("_", "").isalnum():
@@ -253,13 +266,11 @@ def score_file(
     meta, model = read_json(serving.meta_file), load_estimator(serving.model_file)
     version = str(meta.get("model_version", "unknown"))
     out = cfg.predictions_dir / f"{name}.parquet"
-    log_path = cfg.logs_dir / LOG_NAME
     suffix = f".{os.getpid()}.part"
     out_part = out.with_name(f".{out.name}{suffix}")
-    log_part = log_path.with_name(f".{log_path.name}{suffix}")
     spark_parts = out.with_name(f".{out.name}{suffix}.spark")
-    pending = PredictionLog(log_part) if log_rows else None
     request_id = new_request_id()
+    pending = PartWriter(cfg.logs_dir, request_id[:12]) if log_rows else None
     written = _ParquetChunks(out_part, path)
     rows, seconds = 0, 0.0
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -277,28 +288,31 @@ def score_file(
             if pending is not None:
                 target = cfg.task.target
                 pending.write(
-                    request_id=request_id,
-                    source="batch",
-                    model_version=version,
-                    inputs=feature_frame(meta, chunk).to_dict(orient="records"),
-                    outputs=output_records(outputs),
-                    latency_ms=elapsed * 1000 / len(chunk),
-                    labels=chunk[target].tolist() if target in chunk.columns else None,
-                    first_row=rows,
-                    version=serving.version,
+                    log_frame(
+                        feature_frame(meta, chunk),
+                        outputs,
+                        request_id=request_id,
+                        source="batch",
+                        model_version=version,
+                        version=serving.version,
+                        latency_ms=elapsed * 1000 / len(chunk),
+                        first_row=rows,
+                        labels=chunk[target] if target in chunk.columns else None,
+                    )
                 )
             rows += len(chunk)
         if rows == 0:
             raise DataError(f"{path}: no rows to score")
         written.close()
-        if pending is not None:
-            _append_file(log_part, log_path)
-            log.info("logged %d predictions to %s", rows, log_path)
         out_part.replace(out)
+        if pending is not None:
+            parts = pending.commit()
+            log.info("logged %d predictions to %s", rows, ", ".join(map(str, parts)))
     finally:
         written.close()
         out_part.unlink(missing_ok=True)
-        log_part.unlink(missing_ok=True)
+        if pending is not None:
+            pending.discard()
         shutil.rmtree(spark_parts, ignore_errors=True)
     log.info(
         "scored %d rows from %s in %.0f ms of model time (%s engine, chunks of %d rows) with model"
@@ -480,13 +494,6 @@ class _ParquetChunks:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-
-
-def _append_file(source: Path, target: Path) -> None:
-    """Append `source` to `target` in 1 MiB blocks (bounded memory)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with source.open("rb") as src, target.open("ab") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def _require_finite(outputs: Any, path: Path, first_row: int = 0) -> None:

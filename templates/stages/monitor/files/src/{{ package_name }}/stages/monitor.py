@@ -113,9 +113,10 @@ def monitor_demo(cfg: Config, argv: list[str]) -> int:
         prog=f"{PROG} monitor-demo", description=monitor_demo.__doc__
     ).parse_args(argv)
     from ..artifacts import split_path
+    from ..logstore import has_log
 
     calm_spec = WindowSpec()
-    if not (cfg.logs_dir / "predictions.jsonl").is_file():
+    if not has_log(cfg.logs_dir):
         log.info("no prediction log: judging the serving split, scored by the saved model")
         calm_spec = WindowSpec(input=split_path(cfg, "serving"), score=True)
     calm = judge(cfg, calm_spec)
@@ -154,13 +155,20 @@ def judge(cfg: Config, spec: WindowSpec) -> str:
     from ..monitoring import WindowError, run_checks
 
     folder = cfg.reports_dir / "monitoring"
-    source = str(spec.input or cfg.logs_dir / "predictions.jsonl")
+    source = str(spec.input or cfg.logs_dir / "predictions")
     try:
         reference, meta = _load_reference(cfg)
         model = _load_model_if_present(cfg)
-        window, note = _load_window(cfg, spec, reference, meta, model)
+        window, note, rows = _load_window(cfg, spec, reference, meta, model)
         result = run_checks(
-            cfg, reference, window, meta, name=spec.name, source=source, model=model
+            cfg,
+            reference,
+            window,
+            meta,
+            name=spec.name,
+            source=source,
+            model=model,
+            window_rows=rows,
         )
     except (WindowError, PipelineError) as err:
         return _could_not_compute(folder, spec.name, str(err), source)
@@ -234,22 +242,21 @@ def _load_reference(cfg: Config) -> tuple[Any, dict[str, Any]]:
 
 def _load_window(
     cfg: Config, spec: WindowSpec, reference: Any, meta: dict[str, Any], model: Any
-) -> tuple[Any, str]:
-    from ..monitoring import WindowError, read_prediction_log, read_window_file, select_window
+) -> tuple[Any, str, int]:
+    """(the window or a uniform sample of it, a note for the report, rows in the window)."""
+    from ..monitoring import WindowError, read_log_window, read_window_file, select_window
 
     if spec.input is not None:
-        window = read_window_file(spec.input)
+        window = select_window(read_window_file(spec.input), spec.since, spec.last)
+        rows = len(window)
     else:
-        window, bad = read_prediction_log(cfg.logs_dir / "predictions.jsonl")
-        if bad:
-            log.warning("skipped %d unreadable lines in the prediction log", bad)
+        window, rows = read_log_window(cfg, spec.since, spec.last)
         from ..feedback import feedback_path, join_labels, read_feedback
 
         fed_back = read_feedback(feedback_path(cfg))
         window = join_labels(window, fed_back)
         if not fed_back.empty:
             log.info("joined %d fed-back labels to the prediction log by id", len(fed_back))
-    window = select_window(window, spec.since, spec.last)
     if not (spec.score or spec.shift or window.empty or "prediction" in window.columns):
         raise WindowError(
             f"{spec.input or 'the window'}: no prediction column; pass --score to score its raw "
@@ -270,7 +277,12 @@ def _load_window(
         window.to_parquet(out, index=False)
         shown = out.relative_to(cfg.root) if out.is_relative_to(cfg.root) else out
         note += f" Saved as {shown}."
-    return window, note
+    if rows > len(window):
+        note = (
+            f"{note} Judged on a uniform random sample of {len(window):,} of the window's "
+            f"{rows:,} rows (monitor.sample_rows)."
+        ).strip()
+    return window, note, rows
 
 
 def _shift(window: Any, reference: Any, meta: dict[str, Any]) -> tuple[Any, str]:
