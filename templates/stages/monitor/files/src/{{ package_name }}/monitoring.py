@@ -75,6 +75,7 @@ NULL_SIMULATIONS = 1000
 SEED = 20240601
 SKEW_ROWS = 100
 SKEW_TOLERANCE = 1e-6
+BOOTSTRAP_CELLS = 4_000_000  # resampled rows held at once by the performance bootstrap
 
 ACTIONS = {
     "data_quality": "Data-quality alert: likely a pipeline or upstream bug. Do NOT retrain on "
@@ -1081,17 +1082,24 @@ def _bootstrap_interval(
 
     rng = np.random.default_rng(SEED)
     data = metric_inputs(rows, meta, target)
-    index = rng.integers(0, len(data), (resamples, len(data)))
-    values = _vectorised_metric(name, data, index)
-    if values is None:  # no vectorised form: one scikit-learn call per resample
-        # the inputs were checked once already: skip scikit-learn's per-call validation
-        with (
-            sklearn.config_context(assume_finite=True, skip_parameter_validation=True),
-            warnings.catch_warnings(),
-        ):
-            warnings.simplefilter("ignore")
-            computed = [metric_value(name, data, row) for row in index]
-        values = np.array([v for v in computed if v is not None], dtype=float)
+    n = len(data)
+    block = max(1, BOOTSTRAP_CELLS // max(n, 1))  # resamples at a time: memory bounded for any n
+    found = []
+    for start in range(0, resamples, block):
+        # drawn block by block, the same numbers as one draw of every resample at once
+        index = rng.integers(0, n, (min(block, resamples - start), n))
+        values = _vectorised_metric(name, data, index)
+        if values is None:  # no vectorised form: one scikit-learn call per resample
+            # the inputs were checked once already: skip scikit-learn's per-call validation
+            with (
+                sklearn.config_context(assume_finite=True, skip_parameter_validation=True),
+                warnings.catch_warnings(),
+            ):
+                warnings.simplefilter("ignore")
+                computed = [metric_value(name, data, row) for row in index]
+            values = np.array([v for v in computed if v is not None], dtype=float)
+        found.append(values)
+    values = np.concatenate(found)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return -math.inf, math.inf
