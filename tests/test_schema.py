@@ -108,6 +108,7 @@ def test_question_errors_name_the_file_and_the_key_path(item: dict[str, Any], me
             "'required_files' must be a list of non-empty strings, got 'README.md'",
         ),
         ("custom:\n  - {forbid_files: [a]}\n", "'custom[0].id' is missing"),
+        ('custom:\n  - {id: "ok\\n", forbid_files: [a]}\n', "'custom[0].id' must be lower-case letters"),
         ("custom:\n  - {id: x, require_text: {file: a}}\n", "'custom[0].require_text.pattern' is missing"),
         ("required_file: [a]\n", "unknown policy key 'required_file' (did you mean 'required_files'?)"),
         ("severity: {no-secrets: warn}\n", "'severity.no-secrets' must be error, warning or off, got 'warn'"),
