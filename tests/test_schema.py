@@ -271,3 +271,12 @@ def test_the_schemas_name_what_the_code_reads() -> None:
 
 def test_each_validator_is_built_once() -> None:
     assert validator("policy.schema.json") is validator("policy.schema.json")
+
+
+def test_a_commit_id_of_digits_in_the_record_reads_as_text(tmp_path: Path) -> None:
+    digits = "1" * 40  # YAML reads it unquoted as a number
+    (tmp_path / RECORD_NAME).write_text(
+        f"mlscaffold_version: 0.1.0\ntemplate: {{commit: {digits}}}\npristine: {digits}\n"
+    )
+    record = read_record(tmp_path)
+    assert record.pristine == digits and record.template_commit == digits

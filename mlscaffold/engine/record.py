@@ -79,8 +79,8 @@ def read_record(repo: Path) -> Record:
         template_source=template.get("source", "builtin"),
         template_version=str(template.get("version", "")),
         template_name=template.get("name") or "",
-        template_commit=template.get("commit") or None,
+        template_commit=str(template["commit"]) if template.get("commit") else None,
         answers=data.get("answers") or {},
         stages=stages,
-        pristine=pristine or None,
+        pristine=str(pristine) if pristine else None,  # a commit id of digits reads as a number
     )
