@@ -90,6 +90,10 @@ def test_stage_manifest_errors_name_the_file_and_the_key_path(
         ({"prompt": "Name?"}, "'questions[0].name' is missing"),
         ({"name": "q", "tpye": "int"}, "unknown key 'questions[0].tpye' (did you mean 'questions[0].type'?)"),
         ({"name": "q", "type": "choise"}, "(did you mean 'choice'?)"),
+        (
+            {"name": "q", "validation": {"min_length": -1}},
+            "'questions[0].validation.min_length' must be at least 0",
+        ),
     ],
 )
 def test_question_errors_name_the_file_and_the_key_path(item: dict[str, Any], message: str) -> None:

@@ -101,6 +101,8 @@ def describe(err: ValidationError, what: str = "key", at: tuple[str | int, ...] 
         return f"{where} {' or '.join(_WORDS[t] for t in types if t != 'null')}{got}"
     if keyword in ("minLength", "minItems") and rule == 1:
         return f"{where} not empty"
+    if keyword in ("minimum", "exclusiveMinimum"):
+        return f"{where} {'at least' if keyword == 'minimum' else 'above'} {rule}{got}"
     return f"'{_dotted(path)}': {err.message}" if path else err.message
 
 
