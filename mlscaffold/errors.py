@@ -5,8 +5,7 @@ Every message names the file, key or answer at fault, in words a person can act 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 
 class MlscaffoldError(Exception):
@@ -78,31 +77,6 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
 
     close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def require_known_keys(
-    data: Mapping[Any, Any],
-    known: Iterable[str],
-    where: str,
-    *,
-    error: type[UserError] = UserError,
-    what: str = "key",
-    prefix: str = "",
-) -> None:
-    """The one unknown-key check for manifests, questions, policies and records (P14): a key that is
-    not text, or not one of `known`, raises `error` naming the file, the key and the closest known key.
-    `prefix` names a nested mapping's keys as the user wrote them (`severity.` for policy options)."""
-    names = sorted(known)
-    for key in data:
-        if not isinstance(key, str):
-            written = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
-            raise error(
-                f"{where}: {what} '{prefix}{written}' is not a name (quote it, or remove it); "
-                f"known: {', '.join(names)}"
-            )
-        if key not in names:
-            hint = did_you_mean(key, names).replace("'", f"'{prefix}", 1)
-            raise error(f"{where}: unknown {what} '{prefix}{key}'{hint}")
 
 
 class Interrupted(MlscaffoldError):

@@ -377,7 +377,7 @@ def test_a_git_url_template_source_falls_back_to_the_default(tmp_path: Path) -> 
         ("custom:\n  - {id: no-secrets, forbid_files: [a]}\n", "is the id of a built-in rule"),
         ("custom:\n  - {id: a, forbid_files: [x], require_files: [y]}\n", "needs exactly one of"),
         ("extends: strict\n", "'extends' must be 'default' or 'none'"),
-        ("extends: default\nseverity: warning\n", "'severity' must map rule ids"),
+        ("extends: default\nseverity: warning\n", "'severity' must be a mapping of rule ids to error"),
         ("- a list\n", "expected a mapping"),
     ],
 )

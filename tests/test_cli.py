@@ -226,7 +226,7 @@ def test_the_cli_starts_without_heavy_imports(tmp_path: Path) -> None:
         "except SystemExit:\n"
         "    pass\n"
         "heavy = ['jinja2', 'git', 'questionary', 'cookiecutter', 'yaml', 'tomlkit', 'prompt_toolkit',\n"
-        "         'mlscaffold.verbs.new', 'mlscaffold.engine.render']\n"
+        "         'jsonschema', 'mlscaffold.verbs.new', 'mlscaffold.engine.render']\n"
         "print('HEAVY:' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(

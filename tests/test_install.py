@@ -64,6 +64,7 @@ def test_the_distributions_pass_twine_check_and_carry_the_licence(dist: Path) ->
         metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "mlscaffold/_templates/template.yaml" in names
+    assert "mlscaffold/schemas/manifest.schema.json" in names  # read by engine/schema.py at run time
     assert "License-Expression: MIT" in metadata
     with tarfile.open(sdist) as tf:
         top = {Path(m.name).relative_to(Path(m.name).parts[0]).as_posix() for m in tf.getmembers()}

@@ -114,27 +114,32 @@ def test_conditional_questions_are_conditional() -> None:
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        ({"name": "q", "defualt": 1}, "unknown key 'defualt' (did you mean 'default'?)"),
-        ({"name": "q", "type": "integer"}, "unknown type 'integer'"),
+        (
+            {"name": "q", "defualt": 1},
+            "unknown key 'questions[0].defualt' (did you mean 'questions[0].default'?)",
+        ),
+        ({"name": "q", "type": "integr"}, "'questions[0].type' must be one of str, int, float, bool, choice"),
         ({"name": "q", "type": "choice"}, "needs a non-empty 'choices' list"),
         ({"name": "q", "type": "choice", "choices": ["a", "b"], "default": "c"}, "default 'c' is invalid"),
-        ({"name": "q", "validation": {"patern": "x"}}, "(did you mean 'pattern'?)"),
+        ({"name": "q", "validation": {"patern": "x"}}, "(did you mean 'questions[0].validation.pattern'?)"),
         ({"name": "q", "validation": {"pattern": "("}}, "validation pattern"),
-        ({"name": "q", "validation": {"rule": "slug"}}, "unknown validation rule 'slug'"),
-        ({"name": "q", "validation": {"min": [1]}}, "must be a number or an expression"),
-        ({"name": "q", "required": "yes"}, "'required' must be true or false"),
+        ({"name": "q", "validation": {"rule": "slug"}}, "'questions[0].validation.rule' must be one of"),
+        ({"name": "q", "validation": {"min": [1]}}, "'questions[0].validation.min' must be a number or an"),
+        ({"name": "q", "required": "yes"}, "'questions[0].required' must be true or false, got 'yes'"),
         ({"name": "class"}, "must be a Python identifier"),
         ({"name": "two words"}, "must be a Python identifier"),
         ({"name": "q", "choices": ["a"]}, "only for choice and multichoice"),
-        ({"name": "q", "type": "choice", "choices": [{"value": "a", "lable": "A"}]}, "did you mean 'label'"),
+        ({"name": "q", "type": "choice", "choices": [{"value": "a", "lable": "A"}]}, ".choices[0].label'?)"),
         ({"name": "q", "type": "int", "default": "many"}, "expected a whole number"),
-        ("just text", "each question must be a mapping"),
+        ("just text", "'questions[0]' must be a mapping with at least a 'name', got 'just text'"),
+        ({"prompt": "Name?"}, "'questions[0].name' is missing"),
+        ({"name": "q", "when": 3}, "'questions[0].when' must be a Jinja expression or true/false, got 3"),
     ],
 )
 def test_bad_question_is_a_template_error_naming_it(item: object, expected: str) -> None:
     with pytest.raises(TemplateError) as err:
         load_questions([item], "team/template.yaml")
-    assert "team/template.yaml: questions[0]" in str(err.value)
+    assert str(err.value).startswith("team/template.yaml: ") and "questions[0]" in str(err.value)
     assert expected in str(err.value)
 
 

@@ -595,15 +595,19 @@ def test_diff_of_a_project_from_a_git_template_reads_copied_files_before_the_clo
 
 
 def test_one_unknown_key_check_names_the_file_the_key_and_the_closest_known_key() -> None:
-    """Manifests, questions, policies and records share one unknown-key check (P14)."""
-    from mlscaffold.errors import TemplateError, UserError, require_known_keys
+    """Manifests, questions, policies and records share one schema check (engine/schema.py, P14)."""
+    from mlscaffold.engine.schema import validate
+    from mlscaffold.errors import TemplateError, UserError
 
-    require_known_keys({"name": 1}, {"name", "order"}, "m.yaml")  # known keys pass
+    validate({"name": "x", "order": 1}, "manifest.schema.json", "m.yaml")  # known keys pass
     with pytest.raises(TemplateError, match=r"m\.yaml: unknown key 'ordr' \(did you mean 'order'\?\)"):
-        require_known_keys({"ordr": 1}, {"name", "order"}, "m.yaml", error=TemplateError)
+        validate({"ordr": 1}, "manifest.schema.json", "m.yaml", error=TemplateError)
     with pytest.raises(
-        UserError, match=r"p\.yaml: unknown policy key 'severity\.warnn' \(did you mean 'severity\.warn'\?\)"
+        UserError,
+        match=r"p\.yaml: unknown policy key 'large_files\.max_k' \(did you mean 'large_files\.max_kb'\?\)",
     ):
-        require_known_keys({"warnn": 1}, {"warn", "error"}, "p.yaml", what="policy key", prefix="severity.")
-    with pytest.raises(UserError, match=r"r\.yaml: key 'null' is not a name .*known: name, order"):
-        require_known_keys({None: 1}, {"name", "order"}, "r.yaml")
+        validate({"large_files": {"max_k": 1}}, "policy.schema.json", "p.yaml", what="policy key")
+    with pytest.raises(
+        UserError, match=r"r\.yaml: key 'null' is not a name .*known: answers, mlscaffold_version"
+    ):
+        validate({None: 1, "mlscaffold_version": "0.1.0"}, "record.schema.json", "r.yaml")

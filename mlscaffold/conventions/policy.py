@@ -2,8 +2,9 @@
 
 Sources, the first found wins: `--policy FILE` (YAML or TOML), `[tool.mlscaffold]` in the repo's
 pyproject.toml, `policy.yaml` in the team template named by the repo's record (a local folder),
-else the built-in default below. Unknown keys are errors with a "did you mean" (P14), and a policy
-that turns every rule off is an error: it must not pass silently.
+else the built-in default below. Its shape is mlscaffold/schemas/policy.schema.json: unknown keys and
+wrong types are errors with a "did you mean" (P14). A policy that turns every rule off is an error: it
+must not pass silently.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlscaffold.conventions.model import LEVELS, Level, Severity
-from mlscaffold.errors import UserError, require_known_keys
+from mlscaffold.conventions.model import Level, Severity
+from mlscaffold.errors import UserError, did_you_mean
 
 RULE_IDS: dict[str, str] = {
     "required_stages": "required-stages",
@@ -27,10 +28,7 @@ RULE_IDS: dict[str, str] = {
     "python": "python-version",
     "template_drift": "template-drift",
 }
-TOP_KEYS = frozenset({"extends", "custom", "severity", *RULE_IDS})
 CUSTOM_KINDS = ("require_files", "forbid_files", "require_text")
-CUSTOM_KEYS = frozenset({"id", "message", "severity", *CUSTOM_KINDS})
-ID_RX = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}\Z")
 
 DEFAULT_PLACEHOLDERS: tuple[str, ...] = (
     r"(?<![A-Za-z0-9])TODO(?![A-Za-z0-9])",
@@ -188,96 +186,58 @@ def _team_policy_file(root: Path) -> Path | None:
 
 
 def parse_policy(data: dict[str, Any], source: str) -> Policy:
-    """Validate a policy mapping; unknown keys and wrong types are UserErrors naming the key."""
-    _known(data, TOP_KEYS, source, "")
+    """Validate a policy mapping: its shape against mlscaffold/schemas/policy.schema.json (unknown keys
+    and wrong types are UserErrors naming the key), then what a schema cannot say."""
+    from mlscaffold.engine.schema import validate
+
+    validate(data, "policy.schema.json", source, what="policy key")
     if not data:
         raise UserError(f"{source}: the policy is empty, so it would check nothing; add rules")
     if "extends" in data:
-        data = _extend(data, source)
-    custom = tuple(_custom(item, source, i) for i, item in enumerate(_list(data, "custom", source)))
+        data = _extend(data)
+    custom = tuple(_custom(item, source, i) for i, item in enumerate(data.get("custom") or ()))
     policy = Policy(
         source=source,
-        required_stages=_strings(data, "required_stages", source),
-        required_files=_strings(data, "required_files", source),
-        required_answers=_strings(data, "required_answers", source),
-        formulation=_formulation(data.get("formulation"), source),
-        ci_gate=_ci_gate(data.get("ci_gate"), source),
-        secrets=_secrets(data.get("secrets"), source),
-        large_files=_large_files(data.get("large_files"), source),
-        python=_python(data.get("python"), source),
-        template_drift=_drift(data.get("template_drift"), source),
+        required_stages=tuple(data.get("required_stages") or ()),
+        required_files=tuple(data.get("required_files") or ()),
+        required_answers=tuple(data.get("required_answers") or ()),
+        formulation=_formulation(_options(data.get("formulation")), source),
+        ci_gate=_ci_gate(_options(data.get("ci_gate")), source),
+        secrets=_secrets(_options(data.get("secrets"))),
+        large_files=_large_files(_options(data.get("large_files"))),
+        python=_python(_options(data.get("python")), source),
+        template_drift=_drift(_options(data.get("template_drift"))),
         custom=custom,
-        severity=_severity(data.get("severity"), source, {c.id for c in custom}),
+        severity=_severity(data.get("severity") or {}, source, {c.id for c in custom}),
     )
     _unique_ids(custom, source)
     return policy
 
 
-def _extend(data: dict[str, Any], source: str) -> dict[str, Any]:
-    base = data["extends"]
-    if base not in ("default", "none"):
-        raise UserError(f"{source}: 'extends' must be 'default' or 'none', not {base!r}")
+def _extend(data: dict[str, Any]) -> dict[str, Any]:
     own = {k: v for k, v in data.items() if k != "extends"}
-    if base == "none":
+    if data["extends"] == "none":
         return own
     merged = {**DEFAULT_POLICY, **own}
-    if isinstance(own.get("severity"), dict):
-        merged["severity"] = {**DEFAULT_POLICY["severity"], **own["severity"]}
-    elif "severity" not in own:
-        merged["severity"] = dict(DEFAULT_POLICY["severity"])
+    merged["severity"] = {**DEFAULT_POLICY["severity"], **(own.get("severity") or {})}
     return merged
 
 
-def _known(data: dict[str, Any], keys: frozenset[str], source: str, prefix: str) -> None:
-    require_known_keys(data, keys, source, what="policy key", prefix=prefix)
-
-
-def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise UserError(f"{source}: '{key}' must be a list")
-    return value
-
-
-def _strings(data: dict[str, Any], key: str, source: str) -> tuple[str, ...]:
-    items = _list(data, key, source)
-    for item in items:
-        if not isinstance(item, str) or not item.strip():
-            raise UserError(f"{source}: '{key}' must be a list of non-empty strings, got {item!r}")
-    return tuple(items)
-
-
-def _options(value: Any, key: str, source: str, keys: frozenset[str]) -> dict[str, Any] | None:
+def _options(value: bool | dict[str, Any] | None) -> dict[str, Any] | None:
     """`true` -> defaults, `false`/absent -> off, a mapping -> its options."""
     if value is None or value is False:
         return None
-    if value is True:
-        return {}
-    if not isinstance(value, dict):
-        raise UserError(f"{source}: '{key}' must be true, false or a mapping of options")
-    _known(value, keys, source, f"{key}.")
-    return value
+    return {} if value is True else value
 
 
-def _opt_strings(opts: dict[str, Any], key: str, source: str, prefix: str) -> tuple[str, ...] | None:
-    if key not in opts:
-        return None
-    return _named_strings(opts[key], f"{prefix}.{key}", source)
+def _globs(value: str | list[str] | None) -> tuple[str, ...]:
+    """An option's one glob or list of globs (the schema checked which), as a tuple."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _named_strings(value: Any, name: str, source: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise UserError(f"{source}: '{name}' must be a list of non-empty strings")
-    return tuple(value)
-
-
-def _regex(value: Any, name: str, source: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise UserError(f"{source}: '{name}' must be a regular expression (a string)")
+def _regex(value: str, name: str, source: str) -> str:
     try:
         re.compile(value)
     except re.error as err:
@@ -285,82 +245,59 @@ def _regex(value: Any, name: str, source: str) -> str:
     return value
 
 
-def _formulation(value: Any, source: str) -> FormulationOptions | None:
-    opts = _options(value, "formulation", source, frozenset({"file", "placeholders"}))
+def _formulation(opts: dict[str, Any] | None, source: str) -> FormulationOptions | None:
     if opts is None:
         return None
     default = FormulationOptions()
-    file = opts.get("file", default.file)
-    if not isinstance(file, str) or not file.strip():
-        raise UserError(f"{source}: 'formulation.file' must be one path, like docs/formulation.md")
-    placeholders = _opt_strings(opts, "placeholders", source, "formulation")
-    if placeholders is None:
-        placeholders = default.placeholders  # an explicit [] keeps only the empty-section check
+    # an explicit [] keeps only the empty-section check
+    placeholders = _globs(opts["placeholders"]) if "placeholders" in opts else default.placeholders
     for i, rx in enumerate(placeholders):
         _regex(rx, f"formulation.placeholders[{i}]", source)
-    return FormulationOptions(file=file, placeholders=placeholders)
+    return FormulationOptions(file=opts.get("file", default.file), placeholders=placeholders)
 
 
-def _ci_gate(value: Any, source: str) -> CiGateOptions | None:
-    opts = _options(value, "ci_gate", source, frozenset({"workflows", "targets", "pattern"}))
+def _ci_gate(opts: dict[str, Any] | None, source: str) -> CiGateOptions | None:
     if opts is None:
         return None
     default = CiGateOptions()
     return CiGateOptions(
-        workflows=_opt_strings(opts, "workflows", source, "ci_gate") or default.workflows,
-        targets=_opt_strings(opts, "targets", source, "ci_gate") or default.targets,
+        workflows=_globs(opts.get("workflows")) or default.workflows,
+        targets=_globs(opts.get("targets")) or default.targets,
         pattern=_regex(opts.get("pattern", default.pattern), "ci_gate.pattern", source),
     )
 
 
-def _secrets(value: Any, source: str) -> SecretsOptions | None:
-    opts = _options(value, "secrets", source, frozenset({"exclude"}))
+def _secrets(opts: dict[str, Any] | None) -> SecretsOptions | None:
+    return None if opts is None else SecretsOptions(exclude=_globs(opts.get("exclude")))
+
+
+def _large_files(opts: dict[str, Any] | None) -> LargeFilesOptions | None:
     if opts is None:
         return None
-    return SecretsOptions(exclude=_opt_strings(opts, "exclude", source, "secrets") or ())
+    max_kb = float(opts.get("max_kb", LargeFilesOptions.max_kb))
+    return LargeFilesOptions(max_kb=max_kb, exclude=_globs(opts.get("exclude")))
 
 
-def _large_files(value: Any, source: str) -> LargeFilesOptions | None:
-    opts = _options(value, "large_files", source, frozenset({"max_kb", "exclude"}))
-    if opts is None:
-        return None
-    max_kb = opts.get("max_kb", LargeFilesOptions.max_kb)
-    if isinstance(max_kb, bool) or not isinstance(max_kb, int | float) or max_kb <= 0:
-        raise UserError(f"{source}: 'large_files.max_kb' must be a positive number, got {max_kb!r}")
-    exclude = _opt_strings(opts, "exclude", source, "large_files") or ()
-    return LargeFilesOptions(max_kb=float(max_kb), exclude=exclude)
-
-
-def _python(value: Any, source: str) -> PythonOptions | None:
-    opts = _options(value, "python", source, frozenset({"versions"}))
+def _python(opts: dict[str, Any] | None, source: str) -> PythonOptions | None:
     if opts is None:
         return None
     raw = opts.get("versions", [])
-    raw = [raw] if isinstance(raw, str | int | float) and not isinstance(raw, bool) else raw
-    if not isinstance(raw, list):
-        raise UserError(f"{source}: 'python.versions' must be a list of versions like \"3.11\"")
-    versions = tuple(str(v) for v in raw)
-    for v in versions:
+    versions = tuple(str(v) for v in (raw if isinstance(raw, list) else [raw]))
+    for v in versions:  # a number is read as its text: 3.11 -> "3.11"
         if not re.fullmatch(r"\d+(\.\d+){1,2}", v):
             raise UserError(f"{source}: 'python.versions': {v!r} is not a version like \"3.11\"")
     return PythonOptions(versions=versions)
 
 
-def _drift(value: Any, source: str) -> DriftOptions | None:
-    opts = _options(value, "template_drift", source, frozenset({"paths"}))
+def _drift(opts: dict[str, Any] | None) -> DriftOptions | None:
     if opts is None:
         return None
-    return DriftOptions(paths=_opt_strings(opts, "paths", source, "template_drift") or DriftOptions.paths)
+    return DriftOptions(paths=_globs(opts.get("paths")) or DriftOptions.paths)
 
 
-def _custom(item: Any, source: str, index: int) -> CustomRuleSpec:
+def _custom(item: dict[str, Any], source: str, index: int) -> CustomRuleSpec:
     where = f"custom[{index}]"
-    if not isinstance(item, dict):
-        raise UserError(f"{source}: '{where}' must be a mapping with an 'id' and one rule kind")
-    _known(item, CUSTOM_KEYS, source, f"{where}.")
-    rule_id = item.get("id")
-    if not isinstance(rule_id, str) or not ID_RX.match(rule_id):
-        raise UserError(f"{source}: '{where}.id' must be lower-case letters, digits, '-', '_' or '.'")
+    rule_id = item["id"]
     if rule_id in RULE_IDS.values():
         raise UserError(f"{source}: '{where}.id' {rule_id!r} is the id of a built-in rule")
     kinds = [k for k in CUSTOM_KINDS if k in item]
@@ -368,40 +305,26 @@ def _custom(item: Any, source: str, index: int) -> CustomRuleSpec:
         raise UserError(f"{source}: '{where}' needs exactly one of {', '.join(CUSTOM_KINDS)}")
     kind = kinds[0]
     severity = item.get("severity", "error")
-    if severity not in ("error", "warning"):
-        raise UserError(f"{source}: '{where}.severity' must be 'error' or 'warning'")
     message = item.get("message", "")
-    if not isinstance(message, str):
-        raise UserError(f"{source}: '{where}.message' must be a string")
     if kind == "require_text":
         spec = item[kind]
-        if not isinstance(spec, dict):
-            raise UserError(f"{source}: '{where}.require_text' must be a mapping: file, pattern")
-        _known(spec, frozenset({"file", "pattern"}), source, f"{where}.require_text.")
-        files = _named_strings(spec.get("file"), f"{where}.require_text.file", source)
-        regex = _regex(spec.get("pattern"), f"{where}.require_text.pattern", source)
-        return CustomRuleSpec(rule_id, "require_text", files, regex, message, severity)
-    patterns = _named_strings(item[kind], f"{where}.{kind}", source)
+        regex = _regex(spec["pattern"], f"{where}.require_text.pattern", source)
+        return CustomRuleSpec(rule_id, "require_text", _globs(spec["file"]), regex, message, severity)
     chosen: Literal["require_files", "forbid_files"] = (
         "require_files" if kind == "require_files" else "forbid_files"
     )
-    return CustomRuleSpec(rule_id, chosen, patterns, "", message, severity)
+    return CustomRuleSpec(rule_id, chosen, _globs(item[kind]), "", message, severity)
 
 
-def _severity(value: Any, source: str, custom_ids: set[str]) -> dict[str, Level]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise UserError(f"{source}: 'severity' must map rule ids to error, warning or off")
-    known = frozenset(RULE_IDS.values()) | custom_ids
-    _known(value, known, source, "severity.")
+def _severity(value: dict[str, Any], source: str, custom_ids: set[str]) -> dict[str, Level]:
+    """Levels by rule id: a built-in rule's or a custom rule's of the same policy."""
+    known = sorted({*RULE_IDS.values(), *custom_ids})
     out: dict[str, Level] = {}
     for rule_id, level in value.items():
-        if level is False:  # YAML 1.1 reads a bare `off` as false
-            level = "off"
-        if level not in LEVELS:
-            raise UserError(f"{source}: 'severity.{rule_id}' must be one of {', '.join(LEVELS)}")
-        out[rule_id] = level
+        if rule_id not in known:
+            hint = did_you_mean(rule_id, known).replace("'", "'severity.", 1)
+            raise UserError(f"{source}: unknown policy key 'severity.{rule_id}'{hint}")
+        out[rule_id] = "off" if level is False else level  # YAML 1.1 reads a bare `off` as false
     return out
 
 

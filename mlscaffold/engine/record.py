@@ -1,7 +1,7 @@
 """The record `.mlscaffold.yaml`: what generated a repo, with which answers, and which stages.
 
 `add`, `update`, `diff`, `check` and `score` read it. Unknown keys are errors (P14) and a record written
-by a newer mlscaffold is refused rather than misread.
+by a newer mlscaffold is refused rather than misread. Its shape is mlscaffold/schemas/record.schema.json.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from mlscaffold._version import __version__
-from mlscaffold.errors import UserError, require_known_keys
+from mlscaffold.engine.schema import validate
+from mlscaffold.errors import UserError
 from mlscaffold.yamlio import dumps_yaml, load_mapping
 
 RECORD_NAME = ".mlscaffold.yaml"
-_KEYS = {"mlscaffold_version", "template", "answers", "stages", "pristine"}
-_TEMPLATE_KEYS = {"source", "version", "name", "commit"}
-_STAGE_KEYS = {"version"}
 
 
 @dataclass(frozen=True)
@@ -58,48 +56,31 @@ def _newer_than_us(version: str, where: str) -> bool:
         raise UserError(f"{where}: 'mlscaffold_version' is not a version: {version!r}") from err
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise UserError(f"{where}: expected a mapping")
-    return value
-
-
-def _known(data: dict[str, Any], keys: set[str], where: str) -> None:
-    require_known_keys(data, keys, where)
-
-
 def read_record(repo: Path) -> Record:
     path = repo / RECORD_NAME
     if not path.is_file():
         raise UserError(f"{path}: no mlscaffold record here (is this a repo made by `mlscaffold new`?)")
     data = load_mapping(path)
     where = str(path)
-    _known(data, _KEYS, where)
-    version = str(data.get("mlscaffold_version", ""))
-    if not version:
-        raise UserError(f"{where}: 'mlscaffold_version' is missing")
+    validate(data, "record.schema.json", where)
+    version = str(data["mlscaffold_version"])
     if _newer_than_us(version, where):
         raise UserError(
             f"{where}: written by mlscaffold {version}, newer than this one "
             f"({__version__}); upgrade mlscaffold"
         )
-    template = _mapping(data.get("template"), f"{where}: template")
-    _known(template, _TEMPLATE_KEYS, f"{where}: template")
-    stages: dict[str, str] = {}
-    for name, entry in _mapping(data.get("stages"), f"{where}: stages").items():
-        entry = _mapping(entry, f"{where}: stages.{name}")
-        _known(entry, _STAGE_KEYS, f"{where}: stages.{name}")
-        stages[str(name)] = str(entry.get("version", ""))
+    template = data.get("template") or {}
+    stages = {
+        str(name): str((entry or {}).get("version", "")) for name, entry in (data.get("stages") or {}).items()
+    }
     pristine = data.get("pristine")
     return Record(
         mlscaffold_version=version,
-        template_source=str(template.get("source", "builtin")),
+        template_source=template.get("source", "builtin"),
         template_version=str(template.get("version", "")),
-        template_name=str(template.get("name", "")),
+        template_name=template.get("name") or "",
         template_commit=str(template["commit"]) if template.get("commit") else None,
-        answers=_mapping(data.get("answers"), f"{where}: answers"),
+        answers=data.get("answers") or {},
         stages=stages,
-        pristine=str(pristine) if pristine else None,
+        pristine=str(pristine) if pristine else None,  # a commit id of digits reads as a number
     )

@@ -13,36 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlscaffold.errors import TemplateError, TrustError, UserError, did_you_mean, require_known_keys
+from mlscaffold.engine.schema import validate
+from mlscaffold.errors import TemplateError, TrustError, UserError, did_you_mean
 from mlscaffold.yamlio import load_mapping
 
 SET_MANIFEST = "template.yaml"
 UNIT_MANIFEST = "manifest.yaml"
 BUILTIN = "builtin"
-
-_SET_KEYS = {
-    "name", "version", "base", "stages", "questions", "description", "extends", "defaults", "locked",
-    "advice",
-}  # fmt: skip
-USER_CONFIG_KEYS = {"template"}
-ADVICE_SETS = ("feasibility",)  # the wizard's named advice rule sets (wizard/advice.py)
-_UNIT_KEYS = {
-    "kind",
-    "name",
-    "purpose",
-    "needs",
-    "order",
-    "dependencies",
-    "dev_dependencies",
-    "questions",
-    "templates_suffix",
-    "copy_without_render",
-    "jinja_extensions",
-    "tasks",
-    "produces",
-    "commands",
-    "optional",
-}
 
 
 @dataclass(frozen=True)
@@ -158,25 +135,11 @@ def builtin_root() -> Path:
     raise TemplateError(f"the built-in templates are missing (looked in {here / '_templates'})")
 
 
-def _strings(value: Any, key: str, where: Path) -> tuple[str, ...]:
+def _strings(value: str | list[str] | None) -> tuple[str, ...]:
+    """A manifest's one string or list of strings (the schema checked which), as a tuple."""
     if value is None:
         return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise TemplateError(f"{where}: '{key}' must be a list of strings")
-    return tuple(value)
-
-
-def _key_name(key: Any) -> str:
-    """How a key that is not text was written in YAML: `null:` and `~:` read as None, `1:` as 1."""
-    if key is None:
-        return "null"
-    return str(key).lower() if isinstance(key, bool) else str(key)
-
-
-def _check_keys(data: dict[str, Any], known: set[str], where: Path) -> None:
-    require_known_keys(data, known, str(where), error=TemplateError)
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def load_unit(root: Path, kind: Literal["base", "stage"], default_name: str) -> Unit:
@@ -184,39 +147,27 @@ def load_unit(root: Path, kind: Literal["base", "stage"], default_name: str) -> 
     if root.is_symlink() or not manifest.is_file():
         raise TemplateError(f"{manifest}: missing; every base and stage folder needs one")
     data = load_mapping(manifest)
-    _check_keys(data, _UNIT_KEYS, manifest)
+    validate(data, "manifest.schema.json", str(manifest), error=TemplateError)
     declared = data.get("kind", kind)
     if declared != kind:
         raise TemplateError(f"{manifest}: 'kind' is '{declared}' but this folder is used as a {kind}")
-    order = data.get("order", 0)
-    if not isinstance(order, int):
-        raise TemplateError(f"{manifest}: 'order' must be a whole number")
-    questions = data.get("questions") or []
-    if not isinstance(questions, list):
-        raise TemplateError(f"{manifest}: 'questions' must be a list")
-    optional = data.get("optional", False)
-    if not isinstance(optional, bool):
-        raise TemplateError(f"{manifest}: 'optional' must be true or false")
-    suffix = data.get("templates_suffix", ".jinja")
-    if not isinstance(suffix, str):
-        raise TemplateError(f"{manifest}: 'templates_suffix' must be a string ('' renders every file)")
     return Unit(
         kind=kind,
-        name=str(data.get("name", default_name)),
+        name=data.get("name", default_name),
         root=root,
-        purpose=str(data.get("purpose", "")),
-        needs=_strings(data.get("needs"), "needs", manifest),
-        order=order,
-        dependencies=_strings(data.get("dependencies"), "dependencies", manifest),
-        dev_dependencies=_strings(data.get("dev_dependencies"), "dev_dependencies", manifest),
-        questions=tuple(questions),
-        templates_suffix=suffix,
-        copy_without_render=_strings(data.get("copy_without_render"), "copy_without_render", manifest),
-        jinja_extensions=_strings(data.get("jinja_extensions"), "jinja_extensions", manifest),
-        tasks=_strings(data.get("tasks"), "tasks", manifest),
-        produces=_strings(data.get("produces"), "produces", manifest),
-        commands=_strings(data.get("commands"), "commands", manifest),
-        optional=optional,
+        purpose=data.get("purpose", ""),
+        needs=_strings(data.get("needs")),
+        order=int(data.get("order", 0)),
+        dependencies=_strings(data.get("dependencies")),
+        dev_dependencies=_strings(data.get("dev_dependencies")),
+        questions=tuple(data.get("questions") or ()),
+        templates_suffix=data.get("templates_suffix", ".jinja"),
+        copy_without_render=_strings(data.get("copy_without_render")),
+        jinja_extensions=_strings(data.get("jinja_extensions")),
+        tasks=_strings(data.get("tasks")),
+        produces=_strings(data.get("produces")),
+        commands=_strings(data.get("commands")),
+        optional=data.get("optional", False),
     )
 
 
@@ -239,7 +190,7 @@ def default_source() -> str | None:
     config = base / "mlscaffold" / "config.yaml"
     if config.is_file():
         data = load_mapping(config)
-        _check_keys(data, USER_CONFIG_KEYS, config)
+        validate(data, "config.schema.json", str(config))
         value = data.get("template")
         if value is not None:
             return str(value)
@@ -329,34 +280,26 @@ def _load_set(root: Path, shown: str, commit: str | None, chain: tuple[Path, ...
             return _cookiecutter_set(root, shown, commit)
         raise TemplateError(f"{manifest}: missing; a template set needs a {SET_MANIFEST}")
     data = load_mapping(manifest)
-    _check_keys(data, _SET_KEYS, manifest)
+    validate(data, "template.schema.json", str(manifest), error=TemplateError)
     parent = _parent_set(root, data.get("extends"), manifest, (*chain, root.resolve()))
     base = _load_base(root, data.get("base"), manifest) if "base" in data or parent is None else parent.base
     stages: dict[str, Unit] = dict(parent.stages) if parent else {}
-    for name in _strings(data.get("stages"), "stages", manifest):
+    for name in _strings(data.get("stages")):
         unit = load_unit(_inside(root, f"stages/{name}", manifest, "stages"), "stage", name)
         stages[unit.name] = unit
-    questions = _merge_questions(parent.questions if parent else (), data.get("questions"), manifest)
-    defaults = _mapping(data.get("defaults"), "defaults", manifest)
-    locked = {**(parent.locked if parent else {}), **_mapping(data.get("locked"), "locked", manifest)}
+    questions = _merge_questions(parent.questions if parent else (), data.get("questions"))
+    defaults = data.get("defaults") or {}
+    locked = {**(parent.locked if parent else {}), **(data.get("locked") or {})}
     pinned = {**defaults, **locked}
-    questions = tuple(
-        {**q, "default": pinned[q["name"]]} if isinstance(q, dict) and q.get("name") in pinned else q
-        for q in questions
-    )
-    advice = _strings(data["advice"], "advice", manifest) if "advice" in data else None
-    for name in advice or ():
-        if name not in ADVICE_SETS:
-            raise TemplateError(
-                f"{manifest}: 'advice': unknown rule set {name!r}{did_you_mean(name, ADVICE_SETS)}"
-            )
+    questions = tuple({**q, "default": pinned[q["name"]]} if q["name"] in pinned else q for q in questions)
+    advice = _strings(data["advice"]) if "advice" in data else None
     overlay = None
     if base.is_cookiecutter:
         overlay = parent.base if parent else _load_set(builtin_root(), BUILTIN, None, ()).base
     return TemplateSet(
         source=shown,
         root=root,
-        name=str(data.get("name", root.name)),
+        name=data.get("name", root.name),
         version=str(data.get("version", "0")),
         base=base,
         stages=stages,
@@ -368,22 +311,11 @@ def _load_set(root: Path, shown: str, commit: str | None, chain: tuple[Path, ...
     )
 
 
-def _mapping(value: Any, key: str, where: Path) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TemplateError(f"{where}: '{key}' must be a mapping of answer keys to values")
-    for name in value:
-        if not isinstance(name, str):
-            raise TemplateError(f"{where}: '{key}': key '{_key_name(name)}' is not an answer key")
-    return value
-
-
-def _parent_set(root: Path, extends: Any, manifest: Path, chain: tuple[Path, ...]) -> TemplateSet | None:
+def _parent_set(
+    root: Path, extends: str | None, manifest: Path, chain: tuple[Path, ...]
+) -> TemplateSet | None:
     if extends is None:
         return None
-    if not isinstance(extends, str):
-        raise TemplateError(f"{manifest}: 'extends' must be 'builtin' or a folder path")
     if extends == BUILTIN:
         return _load_set(builtin_root(), BUILTIN, None, chain)
     parent = (root / extends).resolve()
@@ -395,19 +327,16 @@ def _parent_set(root: Path, extends: Any, manifest: Path, chain: tuple[Path, ...
 def _load_base(root: Path, value: Any, manifest: Path) -> Unit:
     """`base: folder` (an mlscaffold base) or `base: {cookiecutter: folder}` (a cookiecutter template)."""
     if isinstance(value, dict):
-        _check_keys(value, {"cookiecutter"}, manifest)
-        folder = _inside(root, str(value.get("cookiecutter", "")), manifest, "base.cookiecutter")
+        folder = _inside(root, value["cookiecutter"], manifest, "base.cookiecutter")
         return cookiecutter_unit(folder)
     return load_unit(_inside(root, str(value or "base"), manifest, "base"), "base", "base")
 
 
-def _merge_questions(inherited: tuple[Any, ...], own: Any, manifest: Path) -> tuple[Any, ...]:
+def _merge_questions(inherited: tuple[Any, ...], own: list[Any] | None) -> tuple[Any, ...]:
     if own is None:
         return inherited
-    if not isinstance(own, list):
-        raise TemplateError(f"{manifest}: 'questions' must be a list")
-    replaced = {q.get("name") for q in own if isinstance(q, dict)}
-    kept = [q for q in inherited if not (isinstance(q, dict) and q.get("name") in replaced)]
+    replaced = {q["name"] for q in own}
+    kept = [q for q in inherited if q["name"] not in replaced]
     return (*kept, *own)
 
 

@@ -17,24 +17,21 @@ import keyword
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal, cast, get_args
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 
 from mlscaffold.engine.names import check_package_name, derived_names
-from mlscaffold.errors import AnswerError, TemplateError, did_you_mean, require_known_keys
+from mlscaffold.engine.schema import validate
+from mlscaffold.errors import AnswerError, TemplateError, did_you_mean
 
 QuestionType = Literal["str", "int", "float", "bool", "choice", "multichoice", "list"]
 Rule = Literal["project_name", "python_identifier", "expression"]
 Bound = float | str | None
 
-QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
-RULES: tuple[str, ...] = get_args(Rule)
 _TRUE = frozenset({"y", "yes", "true", "on", "1"})
 _FALSE = frozenset({"n", "no", "false", "off", "0"})
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
-
-# Names a generated project must not take: they would shadow the libraries it depends on.
 
 
 @dataclass(frozen=True)
@@ -90,20 +87,14 @@ class Question:
 # Loading from a manifest
 
 
-_QUESTION_KEYS = tuple(f.name for f in fields(Question))
-_VALIDATION_KEYS = tuple(f.name for f in fields(Validation))
-_CHOICE_KEYS = ("value", "label", "when")
-
-
 def load_questions(raw: object, where: str) -> tuple[Question, ...]:
-    """Build the questions from a manifest's `questions:` list (P14: unknown keys are errors)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise TemplateError(f"{where}: 'questions' must be a list of mappings")
+    """Build the questions from a manifest's `questions:` list. Its shape is the schema's
+    (mlscaffold/schemas/question.schema.json: unknown keys and wrong types are errors, P14); what a
+    schema cannot say is checked here: names, choices, defaults, patterns."""
+    validate(raw, "question.schema.json#/$defs/list", where, error=TemplateError, at=("questions",))
     questions: list[Question] = []
     seen: set[str] = set()
-    for index, item in enumerate(raw):
+    for index, item in enumerate(cast(list[dict[str, Any]], raw or [])):
         here = f"{where}: questions[{index}]"
         question = _load_question(item, here)
         if question.name in seen:
@@ -113,39 +104,24 @@ def load_questions(raw: object, where: str) -> tuple[Question, ...]:
     return tuple(questions)
 
 
-def _check_keys(data: Mapping[str, Any], known: Sequence[str], here: str) -> None:
-    require_known_keys(data, known, here, error=TemplateError)
-
-
-def _load_question(item: object, here: str) -> Question:
-    if not isinstance(item, dict):
-        raise TemplateError(f"{here}: each question must be a mapping")
-    _check_keys(item, _QUESTION_KEYS, here)
-    name = item.get("name")
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+def _load_question(item: dict[str, Any], here: str) -> Question:
+    name = item["name"]
+    if not name.isidentifier() or keyword.iskeyword(name):
         raise TemplateError(f"{here}: 'name' must be a Python identifier, got {name!r}")
     here = f"{here} ({name})"
     qtype = item.get("type", "str")
-    if qtype not in QUESTION_TYPES:
-        hint = did_you_mean(str(qtype), QUESTION_TYPES)
-        raise TemplateError(f"{here}: unknown type '{qtype}'{hint}; use one of {', '.join(QUESTION_TYPES)}")
-    prompt = item.get("prompt", name)
-    help_text = item.get("help", "")
-    if not isinstance(prompt, str) or not isinstance(help_text, str):
-        raise TemplateError(f"{here}: 'prompt' and 'help' must be text")
-    choices = _load_choices(item.get("choices"), qtype, here)
     question = Question(
         name=name,
-        prompt=prompt,
-        help=help_text,
-        type=cast(QuestionType, qtype),
-        choices=choices,
+        prompt=item.get("prompt", name),
+        help=item.get("help", ""),
+        type=qtype,
+        choices=_load_choices(item.get("choices"), qtype, here),
         default=item.get("default"),
-        when=_condition(item.get("when"), "when", here),
-        ask_when=_condition(item.get("ask_when"), "ask_when", here),
-        required=_flag(item.get("required", True), "required", here),
-        validation=_load_validation(item.get("validation"), here),
-        multiline=_flag(item.get("multiline", False), "multiline", here),
+        when=item.get("when"),
+        ask_when=item.get("ask_when"),
+        required=item.get("required", True),
+        validation=_load_validation(item.get("validation") or {}, here),
+        multiline=item.get("multiline", False),
     )
     if question.default is not None and not question.default_is_template:
         try:
@@ -155,82 +131,31 @@ def _load_question(item: object, here: str) -> Question:
     return question
 
 
-def _flag(value: object, key: str, here: str) -> bool:
-    if not isinstance(value, bool):
-        raise TemplateError(f"{here}: '{key}' must be true or false")
-    return value
-
-
-def _condition(value: object, key: str, here: str) -> str | bool | None:
-    if value is None or isinstance(value, bool | str):
-        return value
-    raise TemplateError(f"{here}: '{key}' must be a Jinja expression or true/false")
-
-
-def _load_choices(raw: object, qtype: str, here: str) -> tuple[Choice, ...]:
+def _load_choices(raw: list[Any] | None, qtype: str, here: str) -> tuple[Choice, ...]:
     if qtype not in ("choice", "multichoice"):
         if raw is not None:
             raise TemplateError(f"{here}: 'choices' is only for choice and multichoice questions")
         return ()
-    if not isinstance(raw, list) or not raw:
+    if not raw:
         raise TemplateError(f"{here}: a {qtype} question needs a non-empty 'choices' list")
-    choices: list[Choice] = []
-    for entry in raw:
-        if isinstance(entry, str | int | float) and not isinstance(entry, bool):
-            choices.append(Choice(value=str(entry), label=str(entry)))
-            continue
-        if not isinstance(entry, dict):
-            raise TemplateError(f"{here}: a choice must be a value or a mapping with 'value'")
-        _check_keys(entry, _CHOICE_KEYS, f"{here}: choice")
-        value = entry.get("value")
-        if not isinstance(value, str) or not value:
-            raise TemplateError(f"{here}: a choice's 'value' must be non-empty text")
-        label = entry.get("label", value)
-        when = entry.get("when")
-        if not isinstance(label, str) or not (when is None or isinstance(when, str)):
-            raise TemplateError(f"{here}: choice '{value}': 'label' and 'when' must be text")
-        choices.append(Choice(value=value, label=label, when=when))
+    choices = tuple(
+        Choice(**{"label": e["value"], **e}) if isinstance(e, dict) else Choice(value=str(e), label=str(e))
+        for e in raw
+    )
     values = [c.value for c in choices]
     if len(set(values)) != len(values):
         raise TemplateError(f"{here}: choices repeat a value")
-    return tuple(choices)
+    return choices
 
 
-def _load_validation(raw: object, here: str) -> Validation:
-    if raw is None:
-        return Validation()
-    if not isinstance(raw, dict):
-        raise TemplateError(f"{here}: 'validation' must be a mapping")
-    _check_keys(raw, _VALIDATION_KEYS, f"{here}: validation")
+def _load_validation(raw: dict[str, Any], here: str) -> Validation:
     pattern = raw.get("pattern")
     if pattern is not None:
         try:
-            re.compile(str(pattern))
+            re.compile(pattern)
         except re.error as err:
             raise TemplateError(f"{here}: validation pattern {pattern!r} is invalid: {err}") from err
-    for key in ("min", "max", "exclusive_min", "exclusive_max"):
-        bound = raw.get(key)
-        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float | str)):
-            raise TemplateError(f"{here}: validation '{key}' must be a number or an expression")
-    for key in ("min_length", "max_length"):
-        length = raw.get(key)
-        if length is not None and (isinstance(length, bool) or not isinstance(length, int)):
-            raise TemplateError(f"{here}: validation '{key}' must be an integer")
-    rule = raw.get("rule")
-    if rule is not None and rule not in RULES:
-        raise TemplateError(f"{here}: unknown validation rule '{rule}'{did_you_mean(str(rule), RULES)}")
-    message = raw.get("message")
-    return Validation(
-        pattern=None if pattern is None else str(pattern),
-        min=raw.get("min"),
-        max=raw.get("max"),
-        exclusive_min=raw.get("exclusive_min"),
-        exclusive_max=raw.get("exclusive_max"),
-        min_length=raw.get("min_length"),
-        max_length=raw.get("max_length"),
-        rule=cast(Rule | None, rule),
-        message=None if message is None else str(message),
-    )
+    return Validation(**raw)
 
 
 # ---------------------------------------------------------------------------------------------
