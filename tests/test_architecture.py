@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_contracts_are_kept() -> None:
-    lint = shutil.which("lint-imports")
+    beside = Path(sys.executable).parent / "lint-imports"  # this environment's, even if not on PATH
+    lint = str(beside) if beside.is_file() else shutil.which("lint-imports")
     if lint is None:
         pytest.skip("import-linter is not installed (pip install '.[dev]')")
     done = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)

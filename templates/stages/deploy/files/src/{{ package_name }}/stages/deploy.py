@@ -34,6 +34,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,29 +279,35 @@ def score_file(
         chunks = _spark_chunks(cfg, meta, model, path, chunk_rows, spark_parts)
     else:
         chunks = _local_chunks(cfg, meta, model, path, chunk_rows)
+    # Writing a chunk (compression, the disk) overlaps with reading and scoring the next one: one
+    # writer thread, at most one chunk in flight, so memory stays bounded by two chunks.
+    writes = ThreadPoolExecutor(max_workers=1)
+    in_flight: Future[None] | None = None
     try:
         for chunk, outputs, elapsed in chunks:
             _require_finite(outputs, path, first_row=rows)
             seconds += elapsed
-            written.write(
-                _result_frame(cfg, meta, chunk, outputs, request_id, rows, serving.version)
-            )
+            result = _result_frame(cfg, meta, chunk, outputs, request_id, rows, serving.version)
+            logged = None
             if pending is not None:
                 target = cfg.task.target
-                pending.write(
-                    log_frame(
-                        feature_frame(meta, chunk),
-                        outputs,
-                        request_id=request_id,
-                        source="batch",
-                        model_version=version,
-                        version=serving.version,
-                        latency_ms=elapsed * 1000 / len(chunk),
-                        first_row=rows,
-                        labels=chunk[target] if target in chunk.columns else None,
-                    )
+                logged = log_frame(
+                    feature_frame(meta, chunk),
+                    outputs,
+                    request_id=request_id,
+                    source="batch",
+                    model_version=version,
+                    version=serving.version,
+                    latency_ms=elapsed * 1000 / len(chunk),
+                    first_row=rows,
+                    labels=chunk[target] if target in chunk.columns else None,
                 )
+            if in_flight is not None:
+                in_flight.result()  # raises what the writer raised
+            in_flight = writes.submit(_write_chunk, written, result, pending, logged)
             rows += len(chunk)
+        if in_flight is not None:
+            in_flight.result()
         if rows == 0:
             raise DataError(f"{path}: no rows to score")
         written.close()
@@ -309,6 +316,7 @@ def score_file(
             parts = pending.commit()
             log.info("logged %d predictions to %s", rows, ", ".join(map(str, parts)))
     finally:
+        writes.shutdown(wait=True)
         written.close()
         out_part.unlink(missing_ok=True)
         if pending is not None:
@@ -326,6 +334,12 @@ def score_file(
         " (champion)" if serving.champion else " (latest; nothing promoted yet)",
     )
     return Scored(out, rows, seconds)
+
+
+def _write_chunk(written: Any, result: Any, pending: Any, logged: Any) -> None:
+    written.write(result)
+    if pending is not None:
+        pending.write(logged)
 
 
 Chunks = Iterator[tuple[Any, Any, float]]  # (input rows, their outputs, seconds of model time)
@@ -448,9 +462,11 @@ class _ParquetChunks:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from ..logstore import writer_options
+
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.part, table.schema)
+            self.writer = pq.ParquetWriter(self.part, table.schema, **writer_options(table.schema))
         elif not table.schema.equals(self.writer.schema):
             schema = self._unified(table.schema, int(frame.index[0]))
             if not schema.equals(self.writer.schema):
@@ -479,10 +495,12 @@ class _ParquetChunks:
     def _widen(self, schema: Any) -> None:
         import pyarrow.parquet as pq
 
+        from ..logstore import writer_options
+
         self.writer.close()
         old = self.part.with_name(self.part.name + ".old")
         self.part.replace(old)
-        self.writer = pq.ParquetWriter(self.part, schema)
+        self.writer = pq.ParquetWriter(self.part, schema, **writer_options(schema))
         try:
             with pq.ParquetFile(old, pre_buffer=False) as written:
                 for group in range(written.num_row_groups):
