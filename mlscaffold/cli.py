@@ -6,9 +6,9 @@ import shlex
 import sys
 import threading
 from collections.abc import Callable
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -385,6 +385,81 @@ def diff(
             raise FindingsError("the repo has drifted from its templates")
 
     _run(debug, action)
+
+
+class _LightCoercion:
+    """Typer >= 0.20 coerces every parameter's value through a pydantic `TypeAdapter`: importing pydantic
+    and building the adapters is ~90 ms of `mlscaffold new`'s ~270 (bench/bench_new.py). For the shapes
+    this CLI's parameters have (str, Path, an enum, list[str], bool) the value is converted with the
+    helpers typer's own adapters call (`coerce_cli_path`, `coerce_cli_choice`); any other shape or value,
+    and any error, goes to typer's own runtime parameter, built then, so results and messages stay typer's.
+    `tests/test_cli.py` compares both paths parameter by parameter."""
+
+    def __init__(self, descriptor: Any, build: Callable[[Any], Any]) -> None:
+        self.descriptor, self._build, self._full = descriptor, build, None
+
+    def full(self) -> Any:
+        """Typer's own runtime parameter (pydantic), built once, when needed."""
+        if self._full is None:
+            self._full = self._build(self.descriptor)
+        return self._full
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        try:
+            converted = self._convert(value, param, ctx)
+        except Exception:  # typer says what is wrong, in its own words
+            converted = _UNSURE
+        return self.full().coerce(value, param=param, ctx=ctx) if converted is _UNSURE else converted
+
+    def _convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from typer._param_types import coerce_cli_choice, coerce_cli_path
+
+        annotation, info = self.descriptor.annotation, self.descriptor.parameter_info
+        if annotation is str and type(value) is str:  # a subclass (a StrEnum) becomes a plain str there
+            return value
+        if annotation is bool and type(value) is bool:
+            return value
+        if annotation is Path and (type(value) is str or isinstance(value, Path)) and value != "":
+            path = Path(value)  # what pydantic makes of a str
+            return coerce_cli_path(path, info, path_type=Path, param=param, ctx=ctx)
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            choices = list(annotation)
+            return coerce_cli_choice(value, choices=choices, case_sensitive=info.case_sensitive, ctx=ctx)
+        if annotation == list[str] and isinstance(value, list | tuple):
+            return list(value) if all(type(v) is str for v in value) else _UNSURE
+        return _UNSURE
+
+
+_UNSURE = object()
+
+
+def _light_coercion() -> None:
+    """Give typer's parameters `_LightCoercion` where typer would build a pydantic adapter (see there).
+    A typer without that machinery (click types, before 0.20) is left alone."""
+    try:
+        from typer import core as typer_core
+        from typer._coercion import build_runtime_param
+    except ImportError:
+        return
+    parameter = getattr(typer_core, "_TyperParameter", None)
+    if parameter is None or not hasattr(parameter, "get_runtime_param"):
+        return
+
+    def get_runtime_param(self: Any) -> Any:
+        if self._runtime_param is None:
+            descriptor = self.type_descriptor
+            light = descriptor.file_annotation is None and descriptor.parameter_info.parser is None
+            self._runtime_param = (
+                _LightCoercion(descriptor, build_runtime_param) if light else build_runtime_param(descriptor)
+            )
+        return self._runtime_param
+
+    parameter.get_runtime_param = get_runtime_param
+
+
+_light_coercion()
 
 
 def _kinds(err: BaseException) -> set[str]:

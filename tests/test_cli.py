@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import make_template_set, snapshot
@@ -266,3 +267,64 @@ def test_diff_takes_trust_like_update(tmp_path: Path) -> None:
     trusted = run("diff", "out", "--trust", "--exit-code", cwd=tmp_path)
     assert trusted.returncode == 0, trusted.stderr
     assert "no drift" in trusted.stdout
+
+
+def _outcome(coerce: Any, value: Any, param: Any, ctx: Any) -> tuple[str, Any, Any]:
+    try:
+        result = coerce(value, param=param, ctx=ctx)
+    except Exception as err:
+        return ("error", type(err).__name__, str(err))
+    return ("ok", type(result), result)
+
+
+def test_light_coercion_gives_what_typers_own_gives_for_every_parameter(tmp_path: Path) -> None:
+    """cli.py converts parameter values without typer's pydantic adapters (~90 ms); for every parameter
+    of every command, valid and invalid values alike, the result or the error is typer's own."""
+    typer_coercion = pytest.importorskip("typer._coercion")
+    from typer.main import get_command
+
+    from mlscaffold import cli
+
+    command = get_command(cli.app)
+    existing = tmp_path / "here"
+    existing.mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    samples: list[Any] = [
+        None, "", "x", "json", "JSON", "sarif", "rej", "nope", str(existing), str(tmp_path / "file.txt"),
+        str(tmp_path / "missing"), Path("."), existing, ("a", "b"), ["a"], (), True, False, b"raw", 3,
+        cli.CheckFormat.json, cli.ConflictMode.rej,
+    ]  # fmt: skip
+    light = 0
+    for sub in command.commands.values():  # type: ignore[attr-defined]
+        ctx = sub.context_class(sub, info_name=sub.name)
+        for param in sub.params:
+            if not hasattr(param, "get_runtime_param"):
+                pytest.skip("this typer coerces with click types, not pydantic adapters")
+            fast = param.get_runtime_param()
+            light += isinstance(fast, cli._LightCoercion)
+            full = typer_coercion.build_runtime_param(param.type_descriptor)
+            for value in samples:
+                got = _outcome(fast.coerce, value, param, ctx)
+                assert got == _outcome(full.coerce, value, param, ctx), (sub.name, param.name, value)
+    assert light >= 20  # the fast path is the one taken, not the fallback everywhere
+
+
+def test_new_from_an_unchanged_template_loads_neither_pydantic_nor_jsonschema(tmp_path: Path) -> None:
+    """The second `new` from the same template: typer's values need no pydantic (cli._LightCoercion),
+    and the files that validated once are not validated again (engine.schema's cache)."""
+    root = _tiny(tmp_path / "tpl")
+    code = (
+        "import sys\nfrom mlscaffold.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'jsonschema', 'git'}))\n"
+    )
+    loaded = []
+    for out in ("one", "two"):
+        argv = ["mlscaffold", "new", out, "--template", str(root), "--defaults", "--no-git"]
+        done = subprocess.run(
+            [sys.executable, "-c", f"import sys; sys.argv = {argv!r}\n{code}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        loaded.append(done.stdout.splitlines()[-1])
+        assert (tmp_path / out / "README.md").read_text() == f"# {out} (3)\n"
+    assert loaded == ["['jsonschema']", "[]"]

@@ -284,3 +284,60 @@ def test_a_commit_id_of_digits_in_the_record_reads_as_text(tmp_path: Path) -> No
     )
     record = read_record(tmp_path)
     assert record.pristine == digits and record.template_commit == digits
+
+
+def _cached(home: Path) -> list[str]:
+    folder = home / ".cache" / "mlscaffold" / "valid"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_file_that_validated_once_is_not_validated_again(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """engine.schema remembers passes in ~/.cache/mlscaffold/valid, keyed by the schemas, the ref and the
+    data exactly: the same data skips jsonschema, other data (even 1 for '1') is validated."""
+    import os
+
+    from mlscaffold.engine import schema
+
+    home = Path(os.environ["HOME"])
+    good = {"kind": "stage", "name": "extra"}
+    validate(good, "manifest.schema.json", "m.yaml")
+    assert len(_cached(home)) == 1
+
+    def no_validator(ref: str) -> Any:
+        raise AssertionError(f"validated again: {ref}")
+
+    monkeypatch.setattr(schema, "validator", no_validator)
+    validate(dict(good), "manifest.schema.json", "m.yaml")  # equal data: remembered
+    with pytest.raises(AssertionError, match="validated again"):
+        validate({"kind": "stage", "name": "other"}, "manifest.schema.json", "m.yaml")
+    with pytest.raises(AssertionError, match="validated again"):
+        validate(good, "template.schema.json", "t.yaml")  # the same data against another schema
+
+
+def test_a_failure_is_never_remembered_and_types_are_told_apart(isolated_env: Path) -> None:
+    import os
+
+    home = Path(os.environ["HOME"])
+    for _ in range(2):
+        with pytest.raises(UserError, match=r"t\.yaml: 'name' must be text, got 1"):
+            validate({"name": 1, "base": "base"}, "template.schema.json", "t.yaml")
+    assert _cached(home) == []
+    validate({"name": "1", "base": "base"}, "template.schema.json", "t.yaml")
+    assert len(_cached(home)) == 1
+    with pytest.raises(UserError, match=r"t\.yaml: 'name' must be text, got 1"):  # 1 is not '1'
+        validate({"name": 1, "base": "base"}, "template.schema.json", "t.yaml")
+
+
+def test_an_unwritable_cache_only_means_validating_every_time(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = isolated_env / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    for _ in range(2):
+        validate({"kind": "stage", "name": "extra"}, "manifest.schema.json", "m.yaml")
+        with pytest.raises(UserError, match=r"m\.yaml: unknown key 'nmae'"):
+            validate({"kind": "stage", "nmae": "extra"}, "manifest.schema.json", "m.yaml")
+    assert blocked.read_text() == "a file where the cache folder would be\n"

@@ -68,11 +68,67 @@ def validate(
     """Raise `error` with one line naming `where`, the key path and what is wrong when `data` does not
     match the schema `ref`. `at` is where `data` sits in its file (`("questions",)`); `what` names a key
     in the unknown-key message ("policy key")."""
+    seen = _fingerprint(ref, data)
+    if seen is not None and seen.exists():
+        return
     from jsonschema.exceptions import best_match
 
     found = best_match(validator(ref).iter_errors(data))
     if found is not None:
         raise error(f"{where}: {describe(found, what, tuple(at))}")
+    if seen is not None:
+        _remember(seen)
+
+
+# Validated content, remembered in the user's cache folder (beside Jinja's compiled templates): a file
+# that passed once is not checked again while it and the schemas stay the same, so a `new` or an `update`
+# with an unchanged template never imports `jsonschema` (~45 ms). Only passes are kept (a failure is
+# checked every time, so its message is always today's); a marker is an empty file named by the hash of
+# the schemas' text, the ref and the data's `repr` (type-exact: 1, '1' and True differ).
+_KEEP = 512
+
+
+def _cache_folder() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mlscaffold" / "valid"
+
+
+@functools.cache
+def _schemas_digest() -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(SCHEMAS.glob("*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _fingerprint(ref: str, data: Any) -> Path | None:
+    """Where the marker for (`ref`, `data`) lives; None when the data cannot be keyed (too deep)."""
+    import hashlib
+
+    try:
+        text = repr(data)
+    except (RecursionError, ValueError):  # ValueError: an int past repr's digit limit
+        return None
+    key = hashlib.sha256(f"{_schemas_digest()}\0{ref}\0{text}".encode("utf-8", "surrogatepass"))
+    return _cache_folder() / key.hexdigest()
+
+
+def _remember(marker: Path) -> None:
+    """Leave the marker; past `_KEEP` markers the older half goes. A cache that cannot be written is
+    no cache: validation then simply runs every time."""
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        markers = list(marker.parent.iterdir())
+        if len(markers) > _KEEP:
+            for old in sorted(markers, key=lambda p: p.stat().st_mtime_ns)[: len(markers) // 2]:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def describe(err: ValidationError, what: str = "key", at: tuple[str | int, ...] = ()) -> str:
