@@ -6,7 +6,11 @@ rendered from the project name), kept in a git repository tagged v1 and v2, wher
 of one file. For every repetition, untimed: generate a project from v1, make a user edit in the same
 file (a different region) plus a new user file, and commit. Timed: the update command alone, as a
 subprocess, the way a user runs it. Afterwards each result is checked: the template change landed and
-the user edit survived (a fast update that loses an edit would not count).
+the user edit survived (a fast update that loses an edit would not count). The "no change" cases time
+the same command on projects already at the template's newest version (before v2 is published): the
+update finds nothing to do and must leave the user's edit alone. Projects are generated untimed, so the
+bytecode of every tool is written (PYTHONPYCACHEPREFIX in the scratch folder, as in bench_new.py) before
+any update is timed.
 
 cruft and copier live in a bench-only venv (default /work/benchenv; never the project's):
     python3 -m venv /work/benchenv && /work/benchenv/bin/pip install cruft copier
@@ -90,6 +94,11 @@ def verify(project: Path) -> bool:
     return TEMPLATE_LINE in text and USER_LINE in text and (project / "pkg" / "user_code.py").is_file()
 
 
+def verify_unchanged(project: Path) -> bool:
+    text = (project / CHANGED).read_text()
+    return TEMPLATE_LINE not in text and USER_LINE in text and (project / "pkg" / "user_code.py").is_file()
+
+
 # ---------------------------------------------------------------------------------------------------
 # the three templates, each in its own tool's format
 
@@ -158,7 +167,11 @@ def _children_cpu() -> float:
 
 
 def time_updates(
-    name: str, projects: list[Path], command: list[str], env: dict[str, str]
+    name: str,
+    projects: list[Path],
+    command: list[str],
+    env: dict[str, str],
+    check: Callable[[Path], bool] = verify,
 ) -> dict[str, object]:
     """Wall time and CPU time (the command and every process it starts) per update."""
     times, cpu, ok = [], [], True
@@ -171,7 +184,7 @@ def time_updates(
             raise RuntimeError(
                 f"{name}: {' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
             )
-        ok = ok and verify(project)
+        ok = ok and check(project)
     return {
         "tool": name,
         "median_s": statistics.median(times),
@@ -201,6 +214,8 @@ def bench(reps: int, benchenv: Path) -> list[dict[str, object]]:
             "MLSCAFFOLD_TEMPLATE": "",
         }
         env.pop("VIRTUAL_ENV", None)
+        if env.pop("PYTHONDONTWRITEBYTECODE", None):  # every tool runs from bytecode (see bench_new.py)
+            env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
         ms_t = make_mlscaffold_template(scratch, env)
         cr_t = make_cruft_template(scratch, env)
         co_t = make_copier_template(scratch, env)
@@ -267,13 +282,26 @@ def bench(reps: int, benchenv: Path) -> list[dict[str, object]]:
                 [str(benchenv / "bin" / "copier"), "update", "--defaults"],
             ),
         ]
+        cruft_args = ["update", "-y"]
+        same = [
+            Case("no change: mlscaffold update", ms_prepare, [*ms, "--to", "v1"]),
+            Case("no change: cruft update -y", cruft_prepare, [str(benchenv / "bin" / "cruft"), *cruft_args]),
+            Case(
+                "no change: copier update",
+                copier_prepare,
+                [str(benchenv / "bin" / "copier"), "update", "--defaults"],
+            ),
+        ]
         prepared = {
-            c.name: [c.prepare(work / f"case{ci}-{i}") for i in range(reps)] for ci, c in enumerate(cases)
+            c.name: [c.prepare(work / f"case{ci}-{i}") for i in range(reps)]
+            for ci, c in enumerate(cases + same)
         }
+        # No template change yet: each update finds nothing to do (and must keep the user's edit).
+        results = [time_updates(c.name, prepared[c.name], c.command, env, verify_unchanged) for c in same]
         run(["git", "checkout", "-q", "v2"], ms_t, env)  # the folder case reads the template's work tree
         cruft_v2(cr_t, env)
         copier_v2(co_t, env)
-        return [time_updates(c.name, prepared[c.name], c.command, env) for c in cases]
+        return [*(time_updates(c.name, prepared[c.name], c.command, env) for c in cases), *results]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -291,10 +319,10 @@ def main() -> None:
     results = bench(args.reps, args.benchenv)
     print(f"update with one template change ({FILES} files x {LINES} lines, {args.reps} reps)")
     print(f"load average before: {load:.1f} on {os.cpu_count()} cores (wall times suffer under load)")
-    print(f"{'tool':<30} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>7}  edit kept + change landed")
+    print(f"{'tool':<34} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>7}  edit kept + change landed")
     for r in results:
         times = f"{r['median_s']:>9.3f} {r['min_s']:>7.3f} {r['max_s']:>7.3f} {r['median_cpu_s']:>7.3f}"
-        print(f"{r['tool']:<30} {times}  {r['edit_kept_and_change_landed']}")
+        print(f"{r['tool']:<34} {times}  {r['edit_kept_and_change_landed']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
