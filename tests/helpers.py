@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -52,3 +56,28 @@ def _write_unit(unit: Path, manifest: str, files: dict[str, bytes | str]) -> Non
             path.write_bytes(content)
         else:
             path.write_bytes(content.encode("utf-8"))
+
+
+def cli_in_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`mlscaffold ARGS` run by `cli.main` in this process, as `python -m mlscaffold ARGS` would run it
+    in `cwd` with no terminal: the exit code, stdout and stderr. For tests about what a command does; the
+    tests about the process itself (the console script, signals, a terminal) keep a real subprocess. It
+    saves the interpreter's start and the imports (pandas and scikit-learn, when `new` probes the data)."""
+    from mlscaffold import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    before = os.getcwd(), sys.argv, sys.stdin
+    code: int | str | None = 0
+    try:
+        os.chdir(cwd)
+        sys.argv, sys.stdin = ["mlscaffold", *args], io.StringIO("")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main()
+            except SystemExit as done:
+                code = done.code
+    finally:
+        os.chdir(before[0])
+        sys.argv, sys.stdin = before[1], before[2]
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return subprocess.CompletedProcess(["mlscaffold", *args], returncode, out.getvalue(), err.getvalue())

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fake_project import FORMULATION, commit, git, make_project, write
+from helpers import cli_in_process
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -475,10 +474,9 @@ def test_globs() -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.run(
-        [sys.executable, "-m", "mlscaffold", *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    """The command in this process (helpers.cli_in_process): exit codes, output and the files it writes
+    are the subject here; the process around it is test_cli.py's and test_reliability.py's."""
+    return cli_in_process(*args, cwd=cwd)
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

@@ -309,9 +309,12 @@ def test_light_coercion_gives_what_typers_own_gives_for_every_parameter(tmp_path
     assert light >= 20  # the fast path is the one taken, not the fallback everywhere
 
 
-def test_new_from_an_unchanged_template_loads_neither_pydantic_nor_jsonschema(tmp_path: Path) -> None:
+def test_new_from_an_unchanged_template_loads_neither_pydantic_nor_jsonschema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The second `new` from the same template: typer's values need no pydantic (cli._LightCoercion),
     and the files that validated once are not validated again (engine.schema's cache)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # not the cache the tests share
     root = _tiny(tmp_path / "tpl")
     code = (
         "import sys\nfrom mlscaffold.cli import main\n"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import cli_in_process
 from test_answers import QUESTIONS, ScriptedAsker, answers_for
 
 from mlscaffold.engine.jinja_env import make_environment
@@ -430,32 +431,10 @@ UNREACHABLE = "ready_threshold 0.99 looks unreachable"
 
 
 def cli(tmp_path: Path, *args: str) -> Any:
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlscaffold",
-            "new",
-            "p",
-            "--defaults",
-            "--no-git",
-            "--set",
-            "task_type=regression",
-            "--set",
-            "ready_threshold=0.99",
-            *args,
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=os.environ.copy(),
-        timeout=300,
-    )
+    """`mlscaffold new` in this process (helpers.cli_in_process): what the probe says and records is the
+    subject here, not the process; pandas and scikit-learn are then imported once, not once per test."""
+    answers = ("--set", "task_type=regression", "--set", "ready_threshold=0.99")
+    return cli_in_process("new", "p", "--defaults", "--no-git", *answers, *args, cwd=tmp_path)
 
 
 def test_new_warns_and_records_the_findings(tmp_path: Path) -> None:

@@ -286,24 +286,28 @@ def test_a_commit_id_of_digits_in_the_record_reads_as_text(tmp_path: Path) -> No
     assert record.pristine == digits and record.template_commit == digits
 
 
-def _cached(home: Path) -> list[str]:
-    folder = home / ".cache" / "mlscaffold" / "valid"
+def _cached(cache: Path) -> list[str]:
+    folder = cache / "mlscaffold" / "valid"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-def test_a_file_that_validated_once_is_not_validated_again(
-    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """engine.schema remembers passes in ~/.cache/mlscaffold/valid, keyed by the schemas, the ref and the
-    data exactly: the same data skips jsonschema, other data (even 1 for '1') is validated."""
-    import os
+@pytest.fixture
+def own_cache(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of the test's own (conftest shares ~/.cache/mlscaffold between tests)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(isolated_env / "cache"))
+    return isolated_env / "cache"
 
+
+def test_a_file_that_validated_once_is_not_validated_again(
+    own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """engine.schema remembers passes in $XDG_CACHE_HOME/mlscaffold/valid, keyed by the schemas, the ref
+    and the data exactly: the same data skips jsonschema, other data (even 1 for '1') is validated."""
     from mlscaffold.engine import schema
 
-    home = Path(os.environ["HOME"])
     good = {"kind": "stage", "name": "extra"}
     validate(good, "manifest.schema.json", "m.yaml")
-    assert len(_cached(home)) == 1
+    assert len(_cached(own_cache)) == 1
 
     def no_validator(ref: str) -> Any:
         raise AssertionError(f"validated again: {ref}")
@@ -316,16 +320,13 @@ def test_a_file_that_validated_once_is_not_validated_again(
         validate(good, "template.schema.json", "t.yaml")  # the same data against another schema
 
 
-def test_a_failure_is_never_remembered_and_types_are_told_apart(isolated_env: Path) -> None:
-    import os
-
-    home = Path(os.environ["HOME"])
+def test_a_failure_is_never_remembered_and_types_are_told_apart(own_cache: Path) -> None:
     for _ in range(2):
         with pytest.raises(UserError, match=r"t\.yaml: 'name' must be text, got 1"):
             validate({"name": 1, "base": "base"}, "template.schema.json", "t.yaml")
-    assert _cached(home) == []
+    assert _cached(own_cache) == []
     validate({"name": "1", "base": "base"}, "template.schema.json", "t.yaml")
-    assert len(_cached(home)) == 1
+    assert len(_cached(own_cache)) == 1
     with pytest.raises(UserError, match=r"t\.yaml: 'name' must be text, got 1"):  # 1 is not '1'
         validate({"name": 1, "base": "base"}, "template.schema.json", "t.yaml")
 
