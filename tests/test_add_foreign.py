@@ -3,14 +3,12 @@ from the packaging metadata, the documented merges and nothing else, conflicts, 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from foreign_repos import SHAPES, flat_two_packages, git, src_subpackages, tracked_processed_data
-from helpers import snapshot
+from helpers import cli_in_process, snapshot
 
 from mlscaffold import AnswerSources, check_repo
 from mlscaffold.engine.layout import detect_packaging, find_packages
@@ -195,10 +193,9 @@ def test_tracked_outputs_are_never_hidden_nor_cleaned(tmp_path: Path) -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlscaffold", *args], cwd=cwd, capture_output=True, text=True,
-        stdin=subprocess.DEVNULL, env=os.environ.copy(), timeout=120,
-    )  # fmt: skip
+    """The command in this process, with no terminal (helpers.cli_in_process): the plan, the conflicts
+    and the exit code are the subject here."""
+    return cli_in_process(*args, cwd=cwd)
 
 
 def test_dry_run_shows_the_whole_plan_and_every_conflict_then_exits_2(tmp_path: Path) -> None:

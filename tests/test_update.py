@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import make_template_set, snapshot
+from helpers import cli_in_process, make_template_set, snapshot
 
 from mlscaffold import AnswerSources, new_project
 from mlscaffold.engine import write
@@ -492,9 +492,9 @@ def test_diff_shows_drift_both_ways(project: Path, tpl: Template) -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlscaffold", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    """The command in this process (helpers.cli_in_process): the exit codes and messages are the subject;
+    the process around them (Ctrl-C, the console script) is tested with real subprocesses below."""
+    return cli_in_process(*args, cwd=cwd)
 
 
 def test_cli_exit_codes(project: Path, tpl: Template) -> None:
