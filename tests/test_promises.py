@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import make_template_set, snapshot
+from helpers import cli_in_process, make_template_set, snapshot
 
 from mlscaffold import AnswerSources, new_project
 from mlscaffold.engine.record import RECORD_NAME, read_record
@@ -30,6 +30,11 @@ questions:
 
 
 def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI from its entry point `cli.main`, in this process (helpers.cli_in_process), or a real
+    `python -m mlscaffold` when the test gives the process an environment of its own (a fake git on PATH,
+    git variables from a surrounding hook)."""
+    if env is None:
+        return cli_in_process(*args, cwd=tmp_path)
     return subprocess.run(
         [sys.executable, "-m", "mlscaffold", *args],
         cwd=tmp_path,
