@@ -388,7 +388,7 @@ def diff(
 
 
 class _LightCoercion:
-    """Typer >= 0.20 coerces every parameter's value through a pydantic `TypeAdapter`: importing pydantic
+    """Typer (0.29 here) coerces every parameter's value through a pydantic `TypeAdapter`: importing pydantic
     and building the adapters is ~90 ms of `mlscaffold new`'s ~270 (bench/bench_new.py). For the shapes
     this CLI's parameters have (str, Path, an enum, list[str], bool) the value is converted with the
     helpers typer's own adapters call (`coerce_cli_path`, `coerce_cli_choice`); any other shape or value,
@@ -437,7 +437,7 @@ _UNSURE = object()
 
 def _light_coercion() -> None:
     """Give typer's parameters `_LightCoercion` where typer would build a pydantic adapter (see there).
-    A typer without that machinery (click types, before 0.20) is left alone."""
+    A typer without that machinery (one that converts with click types) is left alone."""
     try:
         from typer import core as typer_core
         from typer._coercion import build_runtime_param

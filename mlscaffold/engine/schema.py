@@ -84,7 +84,8 @@ def validate(
 # that passed once is not checked again while it and the schemas stay the same, so a `new` or an `update`
 # with an unchanged template never imports `jsonschema` (~45 ms). Only passes are kept (a failure is
 # checked every time, so its message is always today's); a marker is an empty file named by the hash of
-# the schemas' text, the ref and the data's `repr` (type-exact: 1, '1' and True differ).
+# the schemas' text, the ref and the data's `repr` (type-exact: 1, '1' and True differ). A changed schema
+# (a new mlscaffold) changes every key; a new `jsonschema` does not, as the schemas say what passes.
 _KEEP = 512
 
 
