@@ -6,7 +6,10 @@ environment (bench/.venv-peers, made on first use, as in bench_startup.py). Each
 seven files (four of them templates) from the same one answer into a fresh folder, N times. Prints the
 median wall time and the median CPU time (user + sys of the child; steadier than wall time on a busy
 machine) for each tool, the ratio mlscaffold / copier (target: at most 0.5) and, for scale, mlscaffold's
-own built-in template (`new --defaults --no-git`: about a hundred templates).
+own built-in template (`new --defaults --no-git`: about a hundred templates). The first run of each tool is
+not counted: it warms the caches of every tool, mlscaffold's being the compiled templates and the files
+that passed their schema (`~/.cache/mlscaffold`, under the bench's own HOME), as on a user's second `new`
+from a template; a first-ever run costs mlscaffold ~0.05 s more (jsonschema, Jinja's compilation).
 
 Bytecode: a pip-installed tool runs from the .pyc files pip compiled; an editable install (`pip install
 -e .`) has none, so under PYTHONDONTWRITEBYTECODE=1 every run of it would compile its modules from source
