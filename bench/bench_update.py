@@ -317,9 +317,9 @@ def main() -> None:
             sys.exit(f"error: {args.benchenv}/bin/{tool} missing; see this file's docstring to install it")
     load = os.getloadavg()[0]
     results = bench(args.reps, args.benchenv)
-    print(f"update with one template change ({FILES} files x {LINES} lines, {args.reps} reps)")
+    print(f"update with one template change, then none ({FILES} files x {LINES} lines, {args.reps} reps)")
     print(f"load average before: {load:.1f} on {os.cpu_count()} cores (wall times suffer under load)")
-    print(f"{'tool':<34} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>7}  edit kept + change landed")
+    print(f"{'tool':<34} {'median s':>9} {'min s':>7} {'max s':>7} {'cpu s':>7}  edit kept + change")
     for r in results:
         times = f"{r['median_s']:>9.3f} {r['min_s']:>7.3f} {r['max_s']:>7.3f} {r['median_cpu_s']:>7.3f}"
         print(f"{r['tool']:<34} {times}  {r['edit_kept_and_change_landed']}")
