@@ -43,7 +43,9 @@ def training_sample(config: Config, train: pd.DataFrame) -> tuple[pd.DataFrame, 
     return chosen, note
 
 
-def read_training_sample(config: Config, name: str = "train") -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_training_sample(
+    config: Config, name: str = "train"
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """training_sample() on a processed split, reading only what it needs: when the file has more than
     `train.max_rows` rows, the target (and time) column first, to choose the rows (the same rows as
     on the whole frame: the choice depends on those columns alone), then only the chosen rows, one

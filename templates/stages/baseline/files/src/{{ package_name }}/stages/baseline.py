@@ -37,9 +37,8 @@ def run(config: Config, argv: list[str]) -> int:
 
     from ..artifacts import load_split, read_parquet
     from ..errors import MissingInputError
-    from ..tracking import start_run
-
     from ..sampling import read_training_sample, training_sample
+    from ..tracking import start_run
 
     dropped = 0
     if args.train_file is None and not args.drop_reviewed:
