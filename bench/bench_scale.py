@@ -9,6 +9,7 @@ each in its own process, and reports wall time, rows/s and the child's peak RSS
     python bench/bench_scale.py                  # 10,000,000 rows (minutes, GBs of disk)
     python bench/bench_scale.py 1000000 --python /path/to/venv/bin/python
     python bench/bench_scale.py 200000 --no-log --chunk-rows 20000 --project /tmp/proj
+    python bench/bench_scale.py 3000000 --data-stage --in-memory-too   # the data stage instead
 
 Without --project, a binary classification project is rendered with `--defaults` into a temporary
 folder and trained with `make all`. The project runs with `--python` (default:
@@ -170,6 +171,20 @@ def log_size(python: Path, project: Path) -> tuple[int, int]:
     return int(rows), int(size)
 
 
+def bench_data_stage(project: Path, python: Path, big: Path, work: Path, chunk_rows: int) -> Run:
+    """`python -m <pkg> data` over `big` (CSV or Parquet) with a copy of the project's config whose
+    relative paths (processed data, the contract) land in `work`: the project is left as it was."""
+    import yaml
+
+    config = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8"))
+    config["data"].update(source=big.suffix.lstrip("."), path=str(big), chunk_rows=chunk_rows)
+    folder = work / f"data-stage-{chunk_rows}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    env = {**project_env(project), "MLPIPE_CONFIG": str(folder / "config.yaml")}
+    return peak_rss([str(python), "-m", package_of(project), "data"], project, env)
+
+
 def sample_of(project: Path) -> Path:
     found = sorted((project / "data" / "sample").glob("*.csv"))
     if not found:
@@ -192,6 +207,13 @@ def main() -> int:
     parser.add_argument("--no-log", action="store_true", help="score without appending to the prediction log")
     parser.add_argument("--no-monitor", action="store_true", help="skip `monitor` over the log")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument(
+        "--data-stage",
+        action="store_true",
+        help="bench the data stage (check and split) over the input instead: in chunks, and with"
+        " --in-memory-too also the whole-frame path (data.chunk_rows above the input's rows)",
+    )
+    parser.add_argument("--in-memory-too", action="store_true")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
@@ -205,6 +227,19 @@ def main() -> int:
         made = time.perf_counter() - started
         size_mib = big.stat().st_size / 2**20
         print(f"input: {args.rows:,} rows, {size_mib:,.0f} MiB {args.format}, made in {made:.1f} s")
+        if args.data_stage:
+            paths = [("chunks of 250,000", 250_000)]
+            if args.in_memory_too:
+                paths.append(("whole frame", args.rows + 1))
+            for label, chunk_rows in paths:
+                run = bench_data_stage(project, args.python, big, work, chunk_rows)
+                if run.returncode != 0:
+                    sys.exit(f"data stage failed:\n{run.stderr[-3000:]}")
+                print(
+                    f"data stage ({label}): {run.seconds:.1f} s, {args.rows / run.seconds:,.0f}"
+                    f" rows/s, peak {run.peak_mib:,.0f} MiB"
+                )
+            return 0
         clear_log(project)
         command = [str(args.python), "-m", package, "batch", str(big), "--name", "bench"]
         command += ["--no-log"] if args.no_log else []

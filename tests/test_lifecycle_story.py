@@ -32,8 +32,13 @@ PACKAGE = "story"
 
 def module(project: Path, python: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m story ARGS` in the project, from its source folder."""
+    return run_python(project, python, "-m", PACKAGE, *args)
+
+
+def run_python(project: Path, python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The project's Python with ARGS, in the project, from its source folder."""
     return subprocess.run(
-        [str(python), "-m", PACKAGE, *args],
+        [str(python), *args],
         cwd=project,
         env=run_env(project),
         capture_output=True,
@@ -68,15 +73,7 @@ def api_versions(project: Path, python: Path) -> list[int]:
         "log = read_log(Path('logs')); "
         "print(sorted({int(v) for v in log.loc[log['source'] == 'api', 'version']}))"
     )
-    done = subprocess.run(
-        [str(python), "-c", code],
-        cwd=project,
-        env=run_env(project),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_python(project, python, "-c", code)
     ok(done, "reading the prediction log")
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 

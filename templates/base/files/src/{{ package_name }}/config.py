@@ -88,6 +88,7 @@ class DataSection:
     sample: str | None = None
     processed_dir: str = "data/processed"
     duplicates: str = "keep"
+    chunk_rows: int = 250_000
 
 
 @dataclass(frozen=True)
@@ -470,6 +471,8 @@ def _check_consistency(config: Config, where: str) -> None:
             f"suit {task.type}; expected one of: {', '.join(valid)}"
         )
     monitor = config.monitor
+    if config.data.chunk_rows < 100:
+        raise ConfigError(f"{where}: 'data.chunk_rows' must be 100 or more")
     if monitor.sample_rows < max(1000, monitor.min_rows):
         raise ConfigError(
             f"{where}: 'monitor.sample_rows' must be at least 1000 and at least 'monitor.min_rows'"

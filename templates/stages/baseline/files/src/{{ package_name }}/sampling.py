@@ -41,3 +41,43 @@ def training_sample(config: Config, train: pd.DataFrame) -> tuple[pd.DataFrame, 
     chosen = chosen.sort_index(kind="stable")
     note.update(rows_used=len(chosen), sampled=True, how=how)
     return chosen, note
+
+
+def read_training_sample(
+    config: Config, name: str = "train"
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """training_sample() on a processed split, reading only what it needs: when the file has more than
+    `train.max_rows` rows, the target (and time) column first, to choose the rows (the same rows as
+    on the whole frame: the choice depends on those columns alone), then only the chosen rows, one
+    row group at a time. A split larger than memory is never loaded whole."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .artifacts import load_split, split_path
+
+    limit, path = config.train.max_rows, split_path(config, name)
+    try:
+        with pq.ParquetFile(path) as file:
+            rows = file.metadata.num_rows
+    except Exception:  # missing or damaged: load_split names the file and what to do
+        rows = None
+    if limit is None or rows is None or rows <= limit:
+        return training_sample(config, load_split(config, name))
+    columns = [config.task.target]
+    time_column = config.split.time_column
+    if config.split.method == "time" and time_column:
+        columns.append(time_column)
+    keys = pd.read_parquet(path, columns=columns)
+    chosen, note = training_sample(config, keys)
+    wanted = np.sort(keys.index.get_indexer(chosen.index))  # positions in the file, in file order
+    pieces, start = [], 0
+    with pq.ParquetFile(path) as file:
+        for group in range(file.num_row_groups):
+            size = file.metadata.row_group(group).num_rows
+            here = wanted[(wanted >= start) & (wanted < start + size)] - start
+            if len(here):
+                pieces.append(file.read_row_group(group).take(pa.array(here)))
+            start += size
+    frame = pa.concat_tables(pieces).to_pandas()
+    return frame.sort_index(kind="stable"), note

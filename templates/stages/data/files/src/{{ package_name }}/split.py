@@ -29,9 +29,16 @@ log = logging.getLogger(__name__)
 
 
 def row_hashes(config: Config, frame: pd.DataFrame) -> pd.Series:
-    """A stable hash of each row's content (every column but the id)."""
+    """A stable hash of each row's content (every column but the id). Numbers are hashed as
+    floats (1 and 1.0 are one value, whichever type a chunk of the file was read as), anything
+    else as its text; formatting every number as text would cost more than the whole split."""
     columns = [c for c in frame.columns if c != config.task.id_column]
-    hashed = pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
+    content = pd.DataFrame(index=frame.index)
+    for column in columns:
+        values = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        content[column] = values.astype("float64") if numeric else values.astype(str)
+    hashed = pd.util.hash_pandas_object(content, index=False)
     return hashed.astype("uint64")
 
 

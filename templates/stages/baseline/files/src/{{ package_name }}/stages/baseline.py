@@ -37,22 +37,25 @@ def run(config: Config, argv: list[str]) -> int:
 
     from ..artifacts import load_split, read_parquet
     from ..errors import MissingInputError
+    from ..sampling import read_training_sample, training_sample
     from ..tracking import start_run
 
-    if args.train_file is not None:
-        if not args.train_file.is_file():
-            raise MissingInputError(f"{args.train_file}: --train-file not found")
-        train = read_parquet(args.train_file, hint="run `make retrain` again")
-    else:
-        train = load_split(config, "train")
     dropped = 0
-    if args.drop_reviewed:
-        from ..review import drop_reviewed
+    if args.train_file is None and not args.drop_reviewed:
+        # the split file as it is: read only the rows train.max_rows lets through
+        train, sampling = read_training_sample(config, "train")
+    else:
+        if args.train_file is not None:
+            if not args.train_file.is_file():
+                raise MissingInputError(f"{args.train_file}: --train-file not found")
+            train = read_parquet(args.train_file, hint="run `make retrain` again")
+        else:
+            train = load_split(config, "train")
+        if args.drop_reviewed:
+            from ..review import drop_reviewed
 
-        train, dropped = drop_reviewed(config, train)
-    from ..sampling import training_sample
-
-    train, sampling = training_sample(config, train)
+            train, dropped = drop_reviewed(config, train)
+        train, sampling = training_sample(config, train)
     if sampling["sampled"]:
         log.info(
             "training on %d of %d rows, %s (train.max_rows in config.yaml)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from ..config import Config
 
@@ -45,33 +46,53 @@ def run(config: Config, argv: list[str]) -> int:
     )
 
     source = describe_source(config)
-    frame = load_raw(config)
-    log.info("read %d rows x %d columns from %s", len(frame), frame.shape[1], source)
     try:
         contract = load_contract(config)
     except DataError:
         if not args.update_schema:
             raise
         contract = None  # unreadable: --update-schema replaces it
+
+    def check(frame: Any, where: str = source) -> None:
+        if contract is not None and not args.update_schema:
+            check_contract(config, frame, contract, where)
+
+    def learn(frame: Any) -> None:
+        if contract is None or args.update_schema:
+            new = infer_contract(config, frame, source)
+            changes = describe_changes(contract, new)
+            write_contract(config, new)
+            if contract is None:
+                log.info(
+                    "wrote the data contract %s: commit it; later runs check new data against it",
+                    CONTRACT_FILE,
+                )
+            else:
+                log.info(
+                    "updated the data contract %s: %s",
+                    CONTRACT_FILE,
+                    ", ".join(changes) or "no change",
+                )
+
+    from ..chunked import is_large, run_chunked
+
+    if is_large(config):
+        log.info(
+            "%s has more than data.chunk_rows = %d rows: checked and split in chunks",
+            source,
+            config.data.chunk_rows,
+        )
+        write_json(config.processed_dir / "summary.json", run_chunked(config, check, learn))
+        return 0
+    frame = load_raw(config)
+    log.info("read %d rows x %d columns from %s", len(frame), frame.shape[1], source)
+    check(frame)
     if contract is not None and not args.update_schema:
-        check_contract(config, frame, contract, source)
         log.info("data contract %s: ok", CONTRACT_FILE)
     flag_high_cardinality(config, frame)
     frame = validate(config, frame, where=source)
     log.info("schema: ok")
-    if contract is None or args.update_schema:
-        new = infer_contract(config, frame, source)
-        changes = describe_changes(contract, new)
-        write_contract(config, new)
-        if contract is None:
-            log.info(
-                "wrote the data contract %s: commit it; later runs check new data against it",
-                CONTRACT_FILE,
-            )
-        else:
-            log.info(
-                "updated the data contract %s: %s", CONTRACT_FILE, ", ".join(changes) or "no change"
-            )
+    learn(frame)
     raw = frame
     frame = deduplicate(config, frame)
     parts = split_frame(config, frame)

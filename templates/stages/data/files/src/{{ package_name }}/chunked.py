@@ -1,0 +1,341 @@
+"""The data stage for data larger than memory: a CSV or Parquet source with more rows than
+`data.chunk_rows` is read, checked and split `chunk_rows` rows at a time.
+
+Two passes over the source, each holding one chunk:
+1. every chunk is checked against the data contract and validated (pandera, the same schema rules
+   as the in-memory path, the whole-data rules on counts gathered across chunks), and a few numbers
+   per row are kept: the target (class codes or values, for stratifying), the time or group column
+   when the split uses one, and a hash of the row (duplicates) and of the id (unique ids). That is
+   about 40 bytes a row, whatever the width of the data.
+2. the rows are split with the same rules as split.py, applied to those per-row numbers: the same
+   scikit-learn calls on the same sizes and seed, so the splits hold the same source rows as the
+   in-memory path would give; every chunk is validated again and its rows appended to the split
+   files (pyarrow's ParquetWriter, one schema for all chunks, agreed in pass 1).
+The sample and SQL sources stay in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .errors import DataError
+from .ingest import SOURCE_ROW, _location, describe_source
+from .schema import MIN_PER_CLASS, MIN_ROWS, validate
+from .split import SPLITS, _sizes, row_hashes
+
+log = logging.getLogger(__name__)
+
+
+def chunks(config: Config) -> Iterator[pd.DataFrame]:
+    """The source `data.chunk_rows` rows at a time, each numbered by its row in the source and with
+    the time column parsed, as load_raw() gives the whole of it."""
+    where = _location(config, str(config.data.path))
+    size = config.data.chunk_rows
+    start = 0
+    try:
+        if config.data.source == "csv":
+            reader: Any = pd.read_csv(where, chunksize=size)
+        else:
+            import pyarrow.parquet as pq
+
+            file = pq.ParquetFile(where, pre_buffer=False)  # pre-buffering follows the file's size
+            reader = (batch.to_pandas() for batch in file.iter_batches(batch_size=size))
+        for chunk in reader:
+            chunk.columns = [str(c) for c in chunk.columns]
+            chunk.index = pd.RangeIndex(start, start + len(chunk), name=SOURCE_ROW)
+            time_column = config.split.time_column
+            if time_column and time_column in chunk.columns:
+                try:
+                    chunk[time_column] = pd.to_datetime(chunk[time_column])
+                except (ValueError, TypeError) as err:
+                    raise DataError(
+                        f"column '{time_column}': not readable as dates/times near row {start}: {err}"
+                    ) from err
+            start += len(chunk)
+            yield chunk
+    except FileNotFoundError as err:
+        raise DataError(f"{where}: file not found (config.yaml: data.path)") from err
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
+        raise DataError(f"{where}: not readable near row {start}: {err}") from err
+
+
+def is_large(config: Config) -> bool:
+    """True for a CSV or Parquet source with more rows than data.chunk_rows."""
+    if config.data.source not in ("csv", "parquet"):
+        return False
+    where = _location(config, str(config.data.path))
+    if config.data.source == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(where).metadata.num_rows) > config.data.chunk_rows
+        except (FileNotFoundError, OSError, ValueError):
+            return False  # the in-memory path names the problem
+    try:
+        with open(where, "rb") as handle:  # a cheap upper bound first: lines, not parsed rows
+            lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return False
+    if lines <= config.data.chunk_rows:
+        return False
+    counted = sum(len(c) for c in _take(chunks(config), 2))  # quoted newlines: count parsed rows
+    return counted > config.data.chunk_rows
+
+
+def _take(items: Iterator[pd.DataFrame], n: int) -> list[pd.DataFrame]:
+    taken = []
+    for item in items:
+        taken.append(item)
+        if len(taken) == n:
+            break
+    return taken
+
+
+@dataclass
+class Rows:
+    """What pass 1 keeps of every row."""
+
+    target: list[np.ndarray] = field(default_factory=list)
+    time: list[np.ndarray] = field(default_factory=list)
+    group: list[np.ndarray] = field(default_factory=list)
+    content: list[np.ndarray] = field(default_factory=list)
+    ids: list[np.ndarray] = field(default_factory=list)
+    schema: Any = None
+
+    def add(self, config: Config, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        target = frame[config.task.target]  # raw values: stratifying sorts the classes as split.py
+        regression = config.task.type == "regression"
+        self.target.append(target.to_numpy(dtype=float) if regression else target.to_numpy())
+        split = config.split
+        if split.method == "time" and split.time_column:
+            self.time.append(frame[split.time_column].to_numpy(dtype="datetime64[ns]"))
+        if split.method == "group" and split.group_column:
+            self.group.append(frame[split.group_column].astype(str).to_numpy(dtype=object))
+        self.content.append(row_hashes(config, frame).to_numpy())
+        if config.task.id_column:
+            ids = pd.util.hash_pandas_object(frame[config.task.id_column].astype(str), index=False)
+            self.ids.append(ids.to_numpy())
+        schema = pa.Schema.from_pandas(frame, preserve_index=True)
+        self.schema = (
+            schema
+            if self.schema is None
+            else pa.unify_schemas([self.schema, schema], promote_options="permissive")
+        )
+
+
+def run_chunked(config: Config, check_contract: Any, learn_contract: Any) -> dict[str, Any]:
+    """Pass 1, the split, pass 2; returns the summary the in-memory path writes.
+    `check_contract(frame, where)` checks a chunk against the contract; `learn_contract(frame)` writes
+    it from the first validated chunk when there is none yet (or --update-schema)."""
+    source = describe_source(config)
+    rows = Rows()
+    n = 0
+    for number, chunk in enumerate(chunks(config)):
+        where = f"{source} (rows {n}-{n + len(chunk) - 1})"
+        check_contract(chunk, where)
+        checked = validate(config, chunk, where=where, whole=False)
+        if number == 0:
+            learn_contract(checked)
+        rows.add(config, checked)
+        n += len(chunk)
+        log.info("checked %d rows", n)
+    if n == 0:
+        raise DataError(f"{source}: no rows")
+    _whole_data_checks(config, rows, n, source)
+    labels, duplicates = _assign(config, rows, n)
+    out = config.processed_dir
+    out.mkdir(parents=True, exist_ok=True)
+    written = _write_splits(config, rows.schema, labels, out, source)
+    summary: dict[str, Any] = {
+        "source": source,
+        "method": config.split.method,
+        "duplicates": duplicates,
+        "splits": {},
+        "chunked": {"rows": n, "chunk_rows": config.data.chunk_rows},
+    }
+    for index, name in enumerate(SPLITS):
+        info: dict[str, Any] = {"rows": int((labels == index).sum()), "fingerprint": written[name]}
+        if config.is_classification:
+            target = np.concatenate(rows.target)[labels == index]
+            shares = pd.Series(target).astype(str).value_counts(normalize=True).sort_index()
+            info["class_shares"] = {k: round(float(v), 4) for k, v in shares.items()}
+        summary["splits"][name] = info
+        log.info("%-7s %5d rows -> %s", name, info["rows"], out / f"{name}.parquet")
+    return summary
+
+
+def _whole_data_checks(config: Config, rows: Rows, n: int, source: str) -> None:
+    """The schema's whole-data rules (schema.py), on counts gathered across the chunks."""
+    problems = []
+    if n < MIN_ROWS:
+        problems.append(f"needs at least {MIN_ROWS} rows")
+    if config.task.id_column:
+        ids = np.concatenate(rows.ids)
+        if len(np.unique(ids)) < len(ids):
+            problems.append(f"column '{config.task.id_column}': ids repeat across chunks")
+    if config.is_classification:
+        counted = pd.Series(np.concatenate(rows.target)).astype(str).value_counts()
+        values, counts = set(counted.index), counted.to_numpy()
+        if counts.min() < MIN_PER_CLASS:
+            problems.append(f"every class needs at least {MIN_PER_CLASS} rows")
+        if config.task.type == "binary_classification":
+            if len(values) != 2:
+                problems.append("needs exactly 2 classes")
+            wanted = config.task.positive_class
+            if wanted is not None and str(wanted) not in values:
+                problems.append(f"the positive class {wanted!r} (task.positive_class) never occurs")
+        elif len(values) < 2:
+            problems.append("needs at least 2 classes")
+    if problems:
+        raise DataError(f"{source}: column '{config.task.target}' or size: " + "; ".join(problems))
+
+
+def _assign(config: Config, rows: Rows, n: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Each source row's split (0 train, 1 test, 2 serving, -1 dropped), as split.py would choose
+    on the whole frame; and the duplicate report."""
+    content = np.concatenate(rows.content)
+    duplicated = pd.Series(content).duplicated().to_numpy()
+    kept = ~duplicated if config.data.duplicates == "drop" else np.ones(n, dtype=bool)
+    if duplicated.any():
+        log.warning(
+            "%d exact duplicate row(s) (%.1f%%) %s",
+            int(duplicated.sum()),
+            100 * duplicated.mean(),
+            "dropped before splitting" if config.data.duplicates == "drop" else "kept",
+        )
+    positions = np.flatnonzero(kept)
+    method = config.split.method
+    if method == "time":
+        chosen = _by_time(config, np.concatenate(rows.time)[positions])
+    elif method == "group":
+        chosen = _by_group(config, np.concatenate(rows.group)[positions])
+    else:
+        chosen = _random(config, rows, positions, stratify=method == "stratified")
+    labels = np.full(n, -1, dtype=np.int8)
+    labels[positions] = chosen
+    for index, name in enumerate(SPLITS):
+        if not (labels == index).any():
+            raise DataError(f"split '{name}' is empty; the data is too small for split.{method}")
+    train = content[labels == 0]
+    report: dict[str, Any] = {
+        "policy": config.data.duplicates,
+        "rows": int(duplicated.sum()),
+        "share": round(float(duplicated.mean()), 4),
+    }
+    for index, name in ((1, "test"), (2, "serving")):
+        report[f"{name}_rows_in_train"] = int(np.isin(content[labels == index], train).sum())
+    return labels, report
+
+
+def _random(config: Config, rows: Rows, positions: np.ndarray, stratify: bool) -> np.ndarray:
+    """split._random on row positions: the same calls, the same rows."""
+    from sklearn.model_selection import train_test_split
+
+    target = np.concatenate(rows.target)[positions]
+    n_test, n_serving = _sizes(config, len(positions))
+    seed = config.split.seed
+    order = np.arange(len(positions))
+    rest, serving = train_test_split(
+        order, test_size=n_serving, random_state=seed, stratify=_strata(config, target, stratify)
+    )
+    train, test = train_test_split(
+        rest,
+        test_size=n_test,
+        random_state=seed + 1,
+        stratify=_strata(config, target[rest], stratify),
+    )
+    chosen = np.zeros(len(positions), dtype=np.int8)
+    chosen[test], chosen[serving] = 1, 2
+    return chosen
+
+
+def _strata(config: Config, target: np.ndarray, stratify: bool) -> Any:
+    if not stratify:
+        return None
+    if config.task.type == "regression":
+        return pd.qcut(pd.Series(target).rank(method="first"), q=5, labels=False).to_numpy()
+    return target
+
+
+def _by_time(config: Config, times: np.ndarray) -> np.ndarray:
+    """split._by_time: cut at timestamps, so rows sharing one stay in one split."""
+    ordered = np.sort(times, kind="stable")
+    n_test, n_serving = _sizes(config, len(ordered))
+    n_train = len(ordered) - n_test - n_serving
+    test_start, serving_start = ordered[n_train], ordered[n_train + n_test]
+    chosen = np.zeros(len(times), dtype=np.int8)
+    chosen[(times >= test_start) & (times < serving_start)] = 1
+    chosen[times >= serving_start] = 2
+    return chosen
+
+
+def _by_group(config: Config, groups: np.ndarray) -> np.ndarray:
+    """split._by_group: the same shuffled groups filling serving, then test, then train."""
+    unique, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    if len(unique) < 3:
+        raise DataError(
+            f"column '{config.split.group_column}': a group split needs at least 3 groups, "
+            f"found {len(unique)}"
+        )
+    shuffled = np.arange(len(unique))
+    np.random.default_rng(config.split.seed).shuffle(shuffled)
+    n_test, n_serving = _sizes(config, len(groups))
+    assigned = np.zeros(len(unique), dtype=np.int8)
+    filled = {2: 0, 1: 0}
+    for group in shuffled:
+        target = 2 if filled[2] < n_serving else (1 if filled[1] < n_test else 0)
+        assigned[group] = target
+        if target:
+            filled[target] += int(counts[group])
+    return assigned[inverse]
+
+
+def _write_splits(
+    config: Config, schema: Any, labels: np.ndarray, out: Path, source: str
+) -> dict[str, str]:
+    """Pass 2: every chunk validated again and its rows appended to their split's file; returns
+    each split's fingerprint (a content hash of its rows as validated, chunk by chunk)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .logstore import writer_options
+
+    parts = {name: out / f".{name}.parquet.part" for name in SPLITS}
+    writers = {
+        name: pq.ParquetWriter(p, schema, **writer_options(schema)) for name, p in parts.items()
+    }
+    digests = {name: hashlib.sha256() for name in SPLITS}
+    n = 0
+    try:
+        for chunk in chunks(config):
+            where = f"{source} (rows {n}-{n + len(chunk) - 1})"
+            checked = validate(config, chunk, where=where, whole=False)
+            chosen = labels[n : n + len(chunk)]
+            for index, name in enumerate(SPLITS):
+                part = checked[chosen == index]
+                if part.empty:
+                    continue
+                table = pa.Table.from_pandas(part, preserve_index=True)
+                writers[name].write_table(table.select(schema.names).cast(schema))
+                hashed = pd.util.hash_pandas_object(part, index=False).to_numpy()
+                digests[name].update(hashed.tobytes())
+            n += len(chunk)
+        for name in SPLITS:
+            writers[name].close()
+            parts[name].replace(out / f"{name}.parquet")
+    finally:
+        for name in SPLITS:
+            writers[name].close()
+            parts[name].unlink(missing_ok=True)
+    return {name: digest.hexdigest()[:16] for name, digest in digests.items()}
