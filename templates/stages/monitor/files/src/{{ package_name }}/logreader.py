@@ -114,6 +114,41 @@ def read_window(
         con.close()
 
 
+def read_window_spark(
+    config: Any, since: pd.Timestamp | None, last: int | None, sample_rows: int
+) -> Window:
+    """read_window with Spark (engine.name: spark): the window's Parquet parts are filtered, counted
+    and sampled as Spark jobs (on the cluster the session reaches, spark.py); only the sample (at
+    most `sample_rows` rows) comes back to this process. Windows that fit are returned whole, the
+    same rows as read_window. JSON-lines files (the buffer before compaction, old logs) are read by
+    read_window instead."""
+    from pyspark.sql import functions as F
+
+    from .spark import session
+
+    parts, jsonl = sources(config.logs_dir)
+    if jsonl or not parts:
+        return read_window(config.logs_dir, since, last, sample_rows)
+    spark = session(config)
+    frame = spark.read.option("mergeSchema", "true").parquet(*[str(p) for p in parts])
+    if since is not None:
+        frame = frame.filter(F.to_timestamp("timestamp") >= F.lit(since.to_pydatetime()))
+    if last is not None:
+        frame = frame.orderBy(F.desc("timestamp"), F.desc("request_id"), F.desc("row")).limit(
+            int(last)
+        )
+    frame = frame.cache()
+    rows = int(frame.count())
+    if rows > sample_rows:  # Bernoulli with a margin, then exactly sample_rows of those
+        fraction = min(1.0, 1.1 * sample_rows / rows + 1e-4)
+        frame = frame.sample(fraction=fraction, seed=SEED).orderBy(F.rand(SEED)).limit(sample_rows)
+    result = frame.toPandas()
+    order = [c for c in ("timestamp", "request_id", "row") if c in result.columns]
+    if order:
+        result = result.sort_values(order, kind="stable", na_position="first")
+    return Window(_as_loaded(result.reset_index(drop=True)), rows, 0)
+
+
 def labelled_rows(logs_dir: Path, feedback: pd.DataFrame) -> pd.DataFrame:
     """Logged rows with a label at scoring time or a fed-back one (by prediction id), from the
     current log and its archives; only those rows are read into memory."""

@@ -148,10 +148,14 @@ def read_log_window(cfg: Config, since: str | None, last: int | None) -> tuple[p
     moved = compact(cfg.logs_dir)
     if moved:
         log.info("moved %d buffered predictions into the log", moved)
+    start = _since_time(since) if since else None
     try:
-        window = read_window(
-            cfg.logs_dir, _since_time(since) if since else None, last, cfg.monitor.sample_rows
-        )
+        if cfg.engine.name == "spark":
+            from .logreader import read_window_spark
+
+            window = read_window_spark(cfg, start, last, cfg.monitor.sample_rows)
+        else:
+            window = read_window(cfg.logs_dir, start, last, cfg.monitor.sample_rows)
     except LogMissing as err:
         raise WindowError(f"{err}") from err
     if window.unreadable:
