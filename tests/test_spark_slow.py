@@ -71,8 +71,11 @@ def test_spark_project_runs_and_predicts_as_the_local_engine(tmp_path: Path, tas
     assert compared.returncode == 0, compared.stderr[-3000:]
     served, equal = compared.stdout.split()
     assert equal == "equal" and int(served) > 0  # the sample's serving window, row for row
+    # the project's own Spark tests; the monitor's (a Spark session of their own) once, on binary
+    files = ["tests/test_spark.py"]
+    files += ["tests/test_monitor_spark.py"] if task_type == "binary_classification" else []
     tests = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_spark.py"],
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
         cwd=on_spark,
         env=run_env(on_spark),
         capture_output=True,
