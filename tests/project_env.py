@@ -92,6 +92,21 @@ def run_make(
     )
 
 
+def run_python(
+    project: Path, python: Path, *args: str, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """The project's Python with ARGS (`-m pkg ...`, `-c CODE`), in `project`, its source importable."""
+    return subprocess.run(
+        [str(python), *args],
+        cwd=project,
+        env=run_env(project),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def require_ok(done: subprocess.CompletedProcess[str], what: str) -> None:
     """Fail with the tail of both streams when a step of a generated project failed."""
     assert done.returncode == 0, f"{what} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"

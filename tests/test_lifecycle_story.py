@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from project_env import project_python, project_requirements, run_env, run_make
+from project_env import project_python, project_requirements, run_env, run_make, run_python
 
 from mlscaffold import AnswerSources, new_project
 
@@ -33,19 +33,6 @@ PACKAGE = "story"
 def module(project: Path, python: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m story ARGS` in the project, from its source folder."""
     return run_python(project, python, "-m", PACKAGE, *args)
-
-
-def run_python(project: Path, python: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The project's Python with ARGS, in the project, from its source folder."""
-    return subprocess.run(
-        [str(python), *args],
-        cwd=project,
-        env=run_env(project),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
 
 
 def ok(done: subprocess.CompletedProcess[str], what: str) -> str:

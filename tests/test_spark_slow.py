@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from project_env import project_python, project_requirements, run_env, run_make
+from project_env import project_python, project_requirements, run_make, run_python
 
 from mlscaffold import AnswerSources, new_project
 
@@ -61,27 +60,14 @@ def test_spark_project_runs_and_predicts_as_the_local_engine(tmp_path: Path, tas
     assert "(spark engine" in logs[on_spark] and "(local engine" in logs[on_pandas]
     assert verdicts(on_spark) == verdicts(on_pandas)
     assert verdicts(on_spark)["ready"] is True
-    compared = subprocess.run(  # pandas and pyarrow live in the project's environment
-        [str(python), "-c", COMPARE, str(on_spark), str(on_pandas)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    # pandas and pyarrow live in the project's environment
+    compared = run_python(on_spark, python, "-c", COMPARE, str(on_spark), str(on_pandas))
     assert compared.returncode == 0, compared.stderr[-3000:]
     served, equal = compared.stdout.split()
     assert equal == "equal" and int(served) > 0  # the sample's serving window, row for row
     # the project's own Spark tests; the monitor's (a Spark session of their own) once, on binary
     files = ["tests/test_spark.py"]
     files += ["tests/test_monitor_spark.py"] if task_type == "binary_classification" else []
-    tests = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
-        cwd=on_spark,
-        env=run_env(on_spark),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    tests = run_python(on_spark, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and " failed" not in tests.stdout

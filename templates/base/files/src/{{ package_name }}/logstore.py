@@ -193,9 +193,8 @@ class PartWriter:
         if self._writer is not None:
             try:
                 table = table.select(self._schema.names).cast(self._schema)
-            except (KeyError, ValueError, NotImplementedError, TypeError) as err:
-                del err  # another shape: a new part (readers take the union by name)
-                self._close_writer()
+            except (KeyError, ValueError, NotImplementedError, TypeError):
+                self._close_writer()  # another shape: a new part (readers take the union by name)
         if self._writer is None:
             self.staging.mkdir(parents=True, exist_ok=True)
             path = self.staging / f"part-{_stamp()}-{self.name}-{len(self.files)}.parquet"

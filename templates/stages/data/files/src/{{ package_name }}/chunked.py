@@ -29,7 +29,7 @@ import pandas as pd
 from .config import Config
 from .errors import DataError
 from .ingest import SOURCE_ROW, _location, describe_source
-from .schema import MIN_PER_CLASS, MIN_ROWS, validate
+from .schema import validate, validate_target
 from .split import SPLITS, _sizes, row_hashes
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def run_chunked(config: Config, check_contract: Any, learn_contract: Any) -> dic
         log.info("checked %d rows", n)
     if n == 0:
         raise DataError(f"{source}: no rows")
-    _whole_data_checks(config, rows, n, source)
+    _whole_data_checks(config, rows, source)
     labels, duplicates = _assign(config, rows, n)
     out = config.processed_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -175,30 +175,16 @@ def run_chunked(config: Config, check_contract: Any, learn_contract: Any) -> dic
     return summary
 
 
-def _whole_data_checks(config: Config, rows: Rows, n: int, source: str) -> None:
-    """The schema's whole-data rules (schema.py), on counts gathered across the chunks."""
-    problems = []
-    if n < MIN_ROWS:
-        problems.append(f"needs at least {MIN_ROWS} rows")
+def _whole_data_checks(config: Config, rows: Rows, source: str) -> None:
+    """The schema's whole-data rules (schema.validate_target) on the target kept across chunks,
+    and unique ids across chunks (each chunk's own ids were checked with it)."""
+    target = np.concatenate(rows.target)
+    values = pd.Series(target if config.task.type == "regression" else pd.Categorical(target))
+    validate_target(config, values, where=source)
     if config.task.id_column:
         ids = np.concatenate(rows.ids)
         if len(np.unique(ids)) < len(ids):
-            problems.append(f"column '{config.task.id_column}': ids repeat across chunks")
-    if config.is_classification:
-        counted = pd.Series(np.concatenate(rows.target)).astype(str).value_counts()
-        values, counts = set(counted.index), counted.to_numpy()
-        if counts.min() < MIN_PER_CLASS:
-            problems.append(f"every class needs at least {MIN_PER_CLASS} rows")
-        if config.task.type == "binary_classification":
-            if len(values) != 2:
-                problems.append("needs exactly 2 classes")
-            wanted = config.task.positive_class
-            if wanted is not None and str(wanted) not in values:
-                problems.append(f"the positive class {wanted!r} (task.positive_class) never occurs")
-        elif len(values) < 2:
-            problems.append("needs at least 2 classes")
-    if problems:
-        raise DataError(f"{source}: column '{config.task.target}' or size: " + "; ".join(problems))
+            raise DataError(f"{source}: column '{config.task.id_column}': ids repeat across chunks")
 
 
 def _assign(config: Config, rows: Rows, n: int) -> tuple[np.ndarray, dict[str, Any]]:

@@ -67,13 +67,16 @@ def build_schema(
     for name in frame.columns:
         if name not in skip:
             columns[name] = _feature_column(frame[name], strict_types)
-    size = [pa.Check(lambda df: len(df) >= MIN_ROWS, error=f"needs at least {MIN_ROWS} rows")]
     return pa.DataFrameSchema(
         columns,
-        checks=size if whole else [],
+        checks=_size_checks() if whole else [],
         strict=False,
         name="input data",
     )
+
+
+def _size_checks() -> list[pa.Check]:
+    return [pa.Check(lambda df: len(df) >= MIN_ROWS, error=f"needs at least {MIN_ROWS} rows")]
 
 
 def _target_column(config: Config, whole: bool) -> pa.Column:
@@ -156,6 +159,23 @@ def validate(
         schema = build_schema(config, frame, whole)
     else:
         schema = build_schema(config, reference, whole, strict_types=True)
+    return _checked(config, schema, frame, where)
+
+
+def validate_target(config: Config, target: pd.Series, where: str = "data") -> None:
+    """The whole-data rules alone (row count, classes and their sizes) on the target column: for
+    data checked a chunk at a time (chunked.py), where only the target is kept whole."""
+    schema = pa.DataFrameSchema(
+        {config.task.target: _target_column(config, whole=True)},
+        checks=_size_checks(),
+        name="input data",
+    )
+    _checked(config, schema, target.rename(config.task.target).to_frame(), where)
+
+
+def _checked(
+    config: Config, schema: pa.DataFrameSchema, frame: pd.DataFrame, where: str
+) -> pd.DataFrame:
     try:
         return schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:

@@ -34,13 +34,15 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import ENV_VAR, Config
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 ORDER = 40
 PIPELINE_STEP = "deploy"
@@ -281,6 +283,8 @@ def score_file(
         chunks = _local_chunks(cfg, meta, model, path, chunk_rows)
     # Writing a chunk (compression, the disk) overlaps with reading and scoring the next one: one
     # writer thread, at most one chunk in flight, so memory stays bounded by two chunks.
+    from concurrent.futures import ThreadPoolExecutor
+
     writes = ThreadPoolExecutor(max_workers=1)
     in_flight: Future[None] | None = None
     try:
