@@ -16,9 +16,8 @@ The sample and SQL sources stay in memory.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from .config import Config
 from .errors import DataError
 from .ingest import SOURCE_ROW, _location, describe_source
 from .schema import validate, validate_target
-from .split import SPLITS, _sizes, row_hashes
+from .split import SPLITS, _sizes, digest_rows, row_digests, row_hashes
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +125,25 @@ class Rows:
         if config.task.id_column:
             ids = pd.util.hash_pandas_object(frame[config.task.id_column].astype(str), index=False)
             self.ids.append(ids.to_numpy())
-        schema = pa.Schema.from_pandas(frame, preserve_index=True)
+        self.unify(pa.Schema.from_pandas(frame, preserve_index=True))
+
+    def unify(self, schema: Any) -> None:
+        """One Arrow schema for every chunk's rows (a column empty in one chunk takes the type the
+        others give it)."""
+        import pyarrow as pa
+
         self.schema = (
             schema
             if self.schema is None
             else pa.unify_schemas([self.schema, schema], promote_options="permissive")
         )
+
+    def extend(self, other: Rows) -> None:
+        """Append the rows `other` kept (the next rows of the source)."""
+        for name in ("target", "time", "group", "content", "ids"):
+            getattr(self, name).extend(getattr(other, name))
+        if other.schema is not None:
+            self.unify(other.schema)
 
 
 def run_chunked(config: Config, check_contract: Any, learn_contract: Any) -> dict[str, Any]:
@@ -150,19 +162,37 @@ def run_chunked(config: Config, check_contract: Any, learn_contract: Any) -> dic
         rows.add(config, checked)
         n += len(chunk)
         log.info("checked %d rows", n)
+
+    def write(labels: np.ndarray, out: Path) -> dict[str, str]:
+        return _write_splits(config, rows.schema, labels, out, source)
+
+    summary = split_and_write(config, rows, n, source, write)
+    summary["chunked"] = {"rows": n, "chunk_rows": config.data.chunk_rows}
+    return summary
+
+
+def split_and_write(
+    config: Config,
+    rows: Rows,
+    n: int,
+    source: str,
+    write: Callable[[np.ndarray, Path], dict[str, str]],
+) -> dict[str, Any]:
+    """What follows pass 1, whoever ran it (this module, or Spark: spark_data.py): the whole-data
+    rules, each row's split, `write(labels, out)` writing the split files (it returns their
+    fingerprints), and the summary the in-memory path writes."""
     if n == 0:
         raise DataError(f"{source}: no rows")
     _whole_data_checks(config, rows, source)
     labels, duplicates = _assign(config, rows, n)
     out = config.processed_dir
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_splits(config, rows.schema, labels, out, source)
+    written = write(labels, out)
     summary: dict[str, Any] = {
         "source": source,
         "method": config.split.method,
         "duplicates": duplicates,
         "splits": {},
-        "chunked": {"rows": n, "chunk_rows": config.data.chunk_rows},
     }
     for index, name in enumerate(SPLITS):
         info: dict[str, Any] = {"rows": int((labels == index).sum()), "fingerprint": written[name]}
@@ -301,7 +331,7 @@ def _write_splits(
     writers = {
         name: pq.ParquetWriter(p, schema, **writer_options(schema)) for name, p in parts.items()
     }
-    digests = {name: hashlib.sha256() for name in SPLITS}
+    digests: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
     n = 0
     try:
         for chunk in chunks(config):
@@ -314,8 +344,7 @@ def _write_splits(
                     continue
                 table = pa.Table.from_pandas(part, preserve_index=True)
                 writers[name].write_table(table.select(schema.names).cast(schema))
-                hashed = pd.util.hash_pandas_object(part, index=False).to_numpy()
-                digests[name].update(hashed.tobytes())
+                digests[name].append(row_digests(part))
             n += len(chunk)
         for name in SPLITS:
             writers[name].close()
@@ -324,4 +353,4 @@ def _write_splits(
         for name in SPLITS:
             writers[name].close()
             parts[name].unlink(missing_ok=True)
-    return {name: digest.hexdigest()[:16] for name, digest in digests.items()}
+    return {name: digest_rows(np.concatenate(pieces or [[]])) for name, pieces in digests.items()}

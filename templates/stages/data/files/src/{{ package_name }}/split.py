@@ -19,6 +19,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from .config import Config
 from .errors import DataError
@@ -28,18 +29,34 @@ SPLITS = ("train", "test", "serving")
 log = logging.getLogger(__name__)
 
 
+MISSING = np.uint64(0x9E3779B97F4A7C15)  # the hash of a missing value, whatever the column's type
+MIX = np.uint64(0x100000001B3)
+
+
+def row_digests(frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
+    """A stable 64-bit hash of each row's values in `columns` (default: all). Numbers are hashed as
+    floats (1 and 1.0 are one value), anything else as its text, a missing value as one constant: so
+    a row hashes alike whichever way its chunk of the file was typed (a column empty in one chunk is
+    read as float there, as text elsewhere; None and NaN are both missing), and hashing is fast
+    (formatting every number as text would cost more than the whole split)."""
+    digest = np.zeros(len(frame), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in frame.columns if columns is None else columns:
+            values = frame[column]
+            numeric = ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values)
+            if numeric:
+                hashed = pd.util.hash_array(values.to_numpy(dtype="float64"))
+            else:
+                hashed = pd.util.hash_array(values.astype(str).to_numpy(dtype=object))
+            hashed = np.where(values.isna().to_numpy(), MISSING, hashed)
+            digest = digest * MIX ^ hashed
+    return digest
+
+
 def row_hashes(config: Config, frame: pd.DataFrame) -> pd.Series:
-    """A stable hash of each row's content (every column but the id). Numbers are hashed as
-    floats (1 and 1.0 are one value, whichever type a chunk of the file was read as), anything
-    else as its text; formatting every number as text would cost more than the whole split."""
-    columns = [c for c in frame.columns if c != config.task.id_column]
-    content = pd.DataFrame(index=frame.index)
-    for column in columns:
-        values = frame[column]
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        content[column] = values.astype("float64") if numeric else values.astype(str)
-    hashed = pd.util.hash_pandas_object(content, index=False)
-    return hashed.astype("uint64")
+    """Each row's content hash (every column but the id), to find exact duplicates."""
+    columns = [str(c) for c in frame.columns if c != config.task.id_column]
+    return pd.Series(row_digests(frame, columns), index=frame.index, dtype="uint64")
 
 
 def deduplicate(config: Config, frame: pd.DataFrame) -> pd.DataFrame:
@@ -202,6 +219,11 @@ def _keys(config: Config, part: pd.DataFrame, column: object) -> set[object]:
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
-    """A short content hash of a split, recorded so later stages can tell which data they saw."""
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()[:16]
+    """A short content hash of a split (its rows in order, every column), recorded so later stages
+    can tell which data they saw; the same for the file as for the frame it was written from."""
+    return digest_rows(row_digests(frame))
+
+
+def digest_rows(digests: np.ndarray) -> str:
+    """fingerprint() from the rows' row_digests, for a split gathered piece by piece."""
+    return hashlib.sha256(np.ascontiguousarray(digests, dtype=np.uint64).tobytes()).hexdigest()[:16]

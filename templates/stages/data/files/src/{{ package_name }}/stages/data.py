@@ -1,5 +1,8 @@
 """The data stage: `data` = ingest -> check the data contract (data/schema.yaml) -> validate (pandera)
--> duplicates (kept and counted, or dropped: data.duplicates) -> split -> data/processed/."""
+-> duplicates (kept and counted, or dropped: data.duplicates) -> split -> data/processed/.
+
+In this process for data that fits; in chunks (chunked.py) above data.chunk_rows rows; as Spark
+jobs with engine.name spark (spark_data.py). All three write the same split files."""
 
 from __future__ import annotations
 
@@ -74,6 +77,18 @@ def run(config: Config, argv: list[str]) -> int:
                     ", ".join(changes) or "no change",
                 )
 
+    if config.engine.name == "spark" and config.data.source != "sql":
+        try:
+            from ..spark_data import run_spark
+        except ModuleNotFoundError as err:
+            raise DataError(
+                "engine.name is spark in config.yaml, but this project was generated for the"
+                " local engine (no spark_data.py): set engine.name to local, or generate it with"
+                " --set engine=spark"
+            ) from err
+        write_json(config.processed_dir / "summary.json", run_spark(config, check, learn))
+        return 0
+
     from ..chunked import is_large, run_chunked
 
     if is_large(config):
@@ -115,6 +130,9 @@ def run(config: Config, argv: list[str]) -> int:
             duplicates.get("serving_rows_in_train"),
         )
     for name, part in parts.items():
+        # every engine writes a split's rows in source order (the chunked and Spark paths too), so
+        # the files, the fingerprints and the models fitted on them are the same whichever wrote them
+        part = part.sort_index(kind="stable")
         part.to_parquet(out / f"{name}.parquet", index=True)  # the index: each row's source row
         info: dict[str, object] = {"rows": len(part), "fingerprint": fingerprint(part)}
         if config.is_classification:
