@@ -10,6 +10,7 @@ each in its own process, and reports wall time, rows/s and the child's peak RSS
     python bench/bench_scale.py 1000000 --python /path/to/venv/bin/python
     python bench/bench_scale.py 200000 --no-log --chunk-rows 20000 --project /tmp/proj
     python bench/bench_scale.py 3000000 --data-stage --in-memory-too   # the data stage instead
+    python bench/bench_scale.py 1000000 --data-stage --spark-too       # and on the Spark engine
 
 Without --project, a binary classification project is rendered with `--defaults` into a temporary
 folder and trained with `make all`. The project runs with `--python` (default:
@@ -107,15 +108,12 @@ def make_input(sample: Path, dest: Path, rows: int, id_column: str | None = "id"
     return dest
 
 
-def render_trained_project(dest: Path, python: Path) -> Path:
+def render_trained_project(dest: Path, python: Path, engine: str = "local") -> Path:
     """A binary classification project on the shipped sample, trained and evaluated (`make all`)."""
     from mlscaffold import AnswerSources, new_project
 
-    project = new_project(
-        dest=dest,
-        sources=AnswerSources(set_values=("task_type=binary_classification", "probe=false"), defaults=True),
-        git=False,
-    ).dest
+    answers = ("task_type=binary_classification", "probe=false", f"engine={engine}")
+    project = new_project(dest=dest, sources=AnswerSources(set_values=answers, defaults=True), git=False).dest
     done = subprocess.run(
         ["make", "all", f"PYTHON={python}"],
         cwd=project,
@@ -171,14 +169,17 @@ def log_size(python: Path, project: Path) -> tuple[int, int]:
     return int(rows), int(size)
 
 
-def bench_data_stage(project: Path, python: Path, big: Path, work: Path, chunk_rows: int) -> Run:
+def bench_data_stage(
+    project: Path, python: Path, big: Path, work: Path, chunk_rows: int, engine: str = "local"
+) -> Run:
     """`python -m <pkg> data` over `big` (CSV or Parquet) with a copy of the project's config whose
     relative paths (processed data, the contract) land in `work`: the project is left as it was."""
     import yaml
 
     config = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8"))
     config["data"].update(source=big.suffix.lstrip("."), path=str(big), chunk_rows=chunk_rows)
-    folder = work / f"data-stage-{chunk_rows}"
+    config.setdefault("engine", {})["name"] = engine
+    folder = work / f"data-stage-{engine}-{chunk_rows}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     env = {**project_env(project), "MLPIPE_CONFIG": str(folder / "config.yaml")}
@@ -214,11 +215,19 @@ def main() -> int:
         " --in-memory-too also the whole-frame path (data.chunk_rows above the input's rows)",
     )
     parser.add_argument("--in-memory-too", action="store_true")
+    parser.add_argument(
+        "--spark-too",
+        action="store_true",
+        help="with --data-stage, also the data stage on the Spark engine (local[*]; renders the project"
+        " with engine=spark; --python needs pyspark). Peak memory is the largest single process (the"
+        " driver's JVM, usually), not the sum of the JVM and its Python workers",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
-        project = args.project or render_trained_project(work / "proj", args.python)
+        engine = "spark" if args.spark_too else "local"
+        project = args.project or render_trained_project(work / "proj", args.python, engine)
         package = package_of(project)
         env = project_env(project)
         big = work / f"big.{args.format}"
@@ -228,11 +237,13 @@ def main() -> int:
         size_mib = big.stat().st_size / 2**20
         print(f"input: {args.rows:,} rows, {size_mib:,.0f} MiB {args.format}, made in {made:.1f} s")
         if args.data_stage:
-            paths = [("chunks of 250,000", 250_000)]
+            paths = [("chunks of 250,000", 250_000, "local")]
             if args.in_memory_too:
-                paths.append(("whole frame", args.rows + 1))
-            for label, chunk_rows in paths:
-                run = bench_data_stage(project, args.python, big, work, chunk_rows)
+                paths.append(("whole frame", args.rows + 1, "local"))
+            if args.spark_too:
+                paths.append(("Spark, local[*], batches of 250,000", 250_000, "spark"))
+            for label, chunk_rows, engine in paths:
+                run = bench_data_stage(project, args.python, big, work, chunk_rows, engine)
                 if run.returncode != 0:
                     sys.exit(f"data stage failed:\n{run.stderr[-3000:]}")
                 print(

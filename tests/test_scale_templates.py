@@ -15,7 +15,14 @@ import yaml
 from mlscaffold import AnswerSources, add_stages, new_project
 
 ALL_STAGES = "stages=data,baseline,evaluate,deploy,monitor,schedule"
-SPARK_FILES = ("src/p/spark.py", "jobs/spark_submit.py", "docs/spark.md", "tests/test_spark.py")
+SPARK_FILES = (
+    "src/p/spark.py",
+    "src/p/spark_data.py",
+    "jobs/spark_submit.py",
+    "docs/spark.md",
+    "tests/test_spark.py",
+    "tests/test_data_spark.py",
+)
 
 
 def render(dest: Path, *answers: str) -> Path:

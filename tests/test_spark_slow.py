@@ -1,7 +1,7 @@
 """The Spark engine, for real: a project of each task type generated with `engine=spark` passes `make all` on
-the sample (batch scoring of the serving window as a Spark job on local[*]), its predictions equal
-those of the same project on the local engine, the readiness verdicts are the same, and its own Spark
-tests pass. Slow: Java starts, and the first run builds a venv with pyspark (minutes)."""
+the sample (the data stage, and batch scoring of the serving window, as Spark jobs on local[*]), its
+predictions equal those of the same project on the local engine, the readiness verdicts are the same,
+and its own Spark tests pass. Slow: Java starts, and the first run builds a venv with pyspark (minutes)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ def test_spark_project_runs_and_predicts_as_the_local_engine(tmp_path: Path, tas
         assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
         logs[project] = made.stdout + made.stderr
     assert "(spark engine" in logs[on_spark] and "(local engine" in logs[on_pandas]
+    assert "Spark read" in logs[on_spark] and "Spark read" not in logs[on_pandas]  # the data stage
     assert verdicts(on_spark) == verdicts(on_pandas)
     assert verdicts(on_spark)["ready"] is True
     # pandas and pyarrow live in the project's environment
@@ -65,9 +66,11 @@ def test_spark_project_runs_and_predicts_as_the_local_engine(tmp_path: Path, tas
     assert compared.returncode == 0, compared.stderr[-3000:]
     served, equal = compared.stdout.split()
     assert equal == "equal" and int(served) > 0  # the sample's serving window, row for row
-    # the project's own Spark tests; the monitor's (a Spark session of their own) once, on binary
+    # the project's own Spark tests; the data stage's and the monitor's (a Spark session each) once,
+    # on binary
     files = ["tests/test_spark.py"]
-    files += ["tests/test_monitor_spark.py"] if task_type == "binary_classification" else []
+    if task_type == "binary_classification":
+        files += ["tests/test_data_spark.py", "tests/test_monitor_spark.py"]
     tests = run_python(on_spark, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and " failed" not in tests.stdout
