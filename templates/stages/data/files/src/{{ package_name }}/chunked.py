@@ -317,40 +317,60 @@ def _by_group(config: Config, groups: np.ndarray) -> np.ndarray:
     return assigned[inverse]
 
 
+class SplitFiles:
+    """One Parquet file per split, written beside its place (`.train.parquet.part`) and moved into
+    place by commit() once every row is written; leaving the `with` block without commit() (an
+    error) removes the parts, so a failed run writes nothing."""
+
+    def __init__(self, out: Path, schema: Any) -> None:
+        import pyarrow.parquet as pq
+
+        from .logstore import writer_options
+
+        self.out, self.schema = out, schema
+        self.parts = {name: out / f".{name}.parquet.part" for name in SPLITS}
+        self.writers = {
+            name: pq.ParquetWriter(path, schema, **writer_options(schema))
+            for name, path in self.parts.items()
+        }
+
+    def write(self, name: str, table: Any) -> None:
+        """Append `table`'s rows (pandas' columns and index, as validated) to split `name`."""
+        self.writers[name].write_table(table.select(self.schema.names).cast(self.schema))
+
+    def commit(self) -> None:
+        for name in SPLITS:
+            self.writers[name].close()
+            self.parts[name].replace(self.out / f"{name}.parquet")
+
+    def __enter__(self) -> SplitFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in SPLITS:
+            self.writers[name].close()
+            self.parts[name].unlink(missing_ok=True)
+
+
 def _write_splits(
     config: Config, schema: Any, labels: np.ndarray, out: Path, source: str
 ) -> dict[str, str]:
     """Pass 2: every chunk validated again and its rows appended to their split's file; returns
-    each split's fingerprint (a content hash of its rows as validated, chunk by chunk)."""
+    each split's fingerprint (split.fingerprint of its rows as validated, chunk by chunk)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from .logstore import writer_options
-
-    parts = {name: out / f".{name}.parquet.part" for name in SPLITS}
-    writers = {
-        name: pq.ParquetWriter(p, schema, **writer_options(schema)) for name, p in parts.items()
-    }
     digests: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
     n = 0
-    try:
+    with SplitFiles(out, schema) as files:
         for chunk in chunks(config):
             where = f"{source} (rows {n}-{n + len(chunk) - 1})"
             checked = validate(config, chunk, where=where, whole=False)
             chosen = labels[n : n + len(chunk)]
             for index, name in enumerate(SPLITS):
                 part = checked[chosen == index]
-                if part.empty:
-                    continue
-                table = pa.Table.from_pandas(part, preserve_index=True)
-                writers[name].write_table(table.select(schema.names).cast(schema))
-                digests[name].append(row_digests(part))
+                if not part.empty:
+                    files.write(name, pa.Table.from_pandas(part, preserve_index=True))
+                    digests[name].append(row_digests(part))
             n += len(chunk)
-        for name in SPLITS:
-            writers[name].close()
-            parts[name].replace(out / f"{name}.parquet")
-    finally:
-        for name in SPLITS:
-            writers[name].close()
-            parts[name].unlink(missing_ok=True)
+        files.commit()
     return {name: digest_rows(np.concatenate(pieces or [[]])) for name, pieces in digests.items()}
