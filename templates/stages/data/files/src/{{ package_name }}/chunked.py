@@ -27,7 +27,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import DataError
-from .ingest import SOURCE_ROW, _location, describe_source
+from .ingest import SOURCE_ROW, _location, describe_source, parse_time
 from .schema import validate, validate_target
 from .split import SPLITS, _sizes, digest_rows, row_digests, row_hashes
 
@@ -51,14 +51,7 @@ def chunks(config: Config) -> Iterator[pd.DataFrame]:
         for chunk in reader:
             chunk.columns = [str(c) for c in chunk.columns]
             chunk.index = pd.RangeIndex(start, start + len(chunk), name=SOURCE_ROW)
-            time_column = config.split.time_column
-            if time_column and time_column in chunk.columns:
-                try:
-                    chunk[time_column] = pd.to_datetime(chunk[time_column])
-                except (ValueError, TypeError) as err:
-                    raise DataError(
-                        f"column '{time_column}': not readable as dates/times near row {start}: {err}"
-                    ) from err
+            parse_time(config, chunk, first_row=start)
             start += len(chunk)
             yield chunk
     except FileNotFoundError as err:
@@ -125,18 +118,27 @@ class Rows:
         if config.task.id_column:
             ids = pd.util.hash_pandas_object(frame[config.task.id_column].astype(str), index=False)
             self.ids.append(ids.to_numpy())
-        self.unify(pa.Schema.from_pandas(frame, preserve_index=True))
+        schema = pa.Schema.from_pandas(frame, preserve_index=True)
+        for name in frame.columns[frame.isna().all().to_numpy()]:  # empty here: typed by the others
+            index = schema.get_field_index(str(name))
+            schema = schema.set(index, schema.field(index).with_type(pa.null()))
+        self.unify(schema)
 
     def unify(self, schema: Any) -> None:
         """One Arrow schema for every chunk's rows (a column empty in one chunk takes the type the
-        others give it)."""
+        others give it; whole numbers in one and numbers in another are numbers)."""
         import pyarrow as pa
 
-        self.schema = (
-            schema
-            if self.schema is None
-            else pa.unify_schemas([self.schema, schema], promote_options="permissive")
-        )
+        if self.schema is None:
+            self.schema = schema
+            return
+        try:
+            self.schema = pa.unify_schemas([self.schema, schema], promote_options="permissive")
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as err:
+            raise DataError(
+                f"a column holds different kinds of values in different chunks ({err}); fix the"
+                " column, or raise data.chunk_rows"
+            ) from err
 
     def extend(self, other: Rows) -> None:
         """Append the rows `other` kept (the next rows of the source)."""
@@ -329,10 +331,13 @@ class SplitFiles:
 
         self.out, self.schema = out, schema
         self.parts = {name: out / f".{name}.parquet.part" for name in SPLITS}
-        self.writers = {
-            name: pq.ParquetWriter(path, schema, **writer_options(schema))
-            for name, path in self.parts.items()
-        }
+        self.writers: dict[str, Any] = {}
+        try:
+            for name, path in self.parts.items():
+                self.writers[name] = pq.ParquetWriter(path, schema, **writer_options(schema))
+        except BaseException:
+            self.__exit__()
+            raise
 
     def write(self, name: str, table: Any) -> None:
         """Append `table`'s rows (pandas' columns and index, as validated) to split `name`."""
@@ -347,9 +352,10 @@ class SplitFiles:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name in SPLITS:
-            self.writers[name].close()
-            self.parts[name].unlink(missing_ok=True)
+        for writer in self.writers.values():
+            writer.close()
+        for part in self.parts.values():
+            part.unlink(missing_ok=True)
 
 
 def _write_splits(

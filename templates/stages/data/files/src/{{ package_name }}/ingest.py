@@ -34,12 +34,21 @@ def load_raw(config: Config) -> pd.DataFrame:
     # every row keeps its position in the source (0 = the first data row) through the splits, so
     # a row named in a report can be found in the file
     frame.index = pd.RangeIndex(len(frame), name=SOURCE_ROW)
+    return parse_time(config, frame)
+
+
+def parse_time(config: Config, frame: pd.DataFrame, first_row: int | None = None) -> pd.DataFrame:
+    """The time column parsed as dates/times (in place), when the split names one; `first_row` says
+    where a chunk starts, for the error."""
     time_column = config.split.time_column
     if time_column and time_column in frame.columns:
         try:
             frame[time_column] = pd.to_datetime(frame[time_column])
         except (ValueError, TypeError) as err:
-            raise DataError(f"column '{time_column}': not readable as dates/times: {err}") from err
+            near = "" if first_row is None else f" near row {first_row}"
+            raise DataError(
+                f"column '{time_column}': not readable as dates/times{near}: {err}"
+            ) from err
     return frame
 
 

@@ -35,10 +35,10 @@ MIX = np.uint64(0x100000001B3)
 
 def row_digests(frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
     """A stable 64-bit hash of each row's values in `columns` (default: all). Numbers are hashed as
-    floats (1 and 1.0 are one value), anything else as its text, a missing value as one constant: so
-    a row hashes alike whichever way its chunk of the file was typed (a column empty in one chunk is
-    read as float there, as text elsewhere; None and NaN are both missing), and hashing is fast
-    (formatting every number as text would cost more than the whole split)."""
+    floats (1 and 1.0 are one value), dates/times as instants, anything else as its text, a missing
+    value as one constant: so a row hashes alike whichever way its chunk of the file was typed (a
+    column empty in one chunk is read as float there, as text elsewhere; None and NaN are both
+    missing), and hashing is fast (formatting every number as text would cost more than the split)."""
     digest = np.zeros(len(frame), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for column in frame.columns if columns is None else columns:
@@ -46,11 +46,20 @@ def row_digests(frame: pd.DataFrame, columns: list[str] | None = None) -> np.nda
             numeric = ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values)
             if numeric:
                 hashed = pd.util.hash_array(values.to_numpy(dtype="float64"))
+            elif ptypes.is_datetime64_any_dtype(values):  # as text, midnight-only chunks differ
+                hashed = pd.util.hash_array(_instants(values))
             else:
                 hashed = pd.util.hash_array(values.astype(str).to_numpy(dtype=object))
             hashed = np.where(values.isna().to_numpy(), MISSING, hashed)
             digest = digest * MIX ^ hashed
     return digest
+
+
+def _instants(values: pd.Series) -> np.ndarray:
+    """Dates/times as nanoseconds since the epoch (UTC for zoned ones; NaT is masked by the caller)."""
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.to_numpy(dtype="datetime64[ns]").view("int64")
 
 
 def row_hashes(config: Config, frame: pd.DataFrame) -> pd.Series:
