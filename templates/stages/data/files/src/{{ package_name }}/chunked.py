@@ -102,6 +102,7 @@ class Rows:
     content: list[np.ndarray] = field(default_factory=list)
     ids: list[np.ndarray] = field(default_factory=list)
     schema: Any = None
+    empty: dict[str, Any] = field(default_factory=dict)  # the first type of a column seen empty
 
     def add(self, config: Config, frame: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -121,6 +122,7 @@ class Rows:
         schema = pa.Schema.from_pandas(frame, preserve_index=True)
         for name in frame.columns[frame.isna().all().to_numpy()]:  # empty here: typed by the others
             index = schema.get_field_index(str(name))
+            self.empty.setdefault(str(name), schema.field(index).type)
             schema = schema.set(index, schema.field(index).with_type(pa.null()))
         self.unify(schema)
 
@@ -144,8 +146,21 @@ class Rows:
         """Append the rows `other` kept (the next rows of the source)."""
         for name in ("target", "time", "group", "content", "ids"):
             getattr(self, name).extend(getattr(other, name))
+        for name, kind in other.empty.items():
+            self.empty.setdefault(name, kind)
         if other.schema is not None:
             self.unify(other.schema)
+
+    def written_schema(self) -> Any:
+        """The split files' schema: the unified one, with a column empty in every chunk typed as
+        pandas read it (float64 from a CSV), as the whole-frame path writes it."""
+        import pyarrow as pa
+
+        schema = self.schema
+        for index, item in enumerate(schema):
+            if pa.types.is_null(item.type) and item.name in self.empty:
+                schema = schema.set(index, item.with_type(self.empty[item.name]))
+        return schema
 
 
 def run_chunked(config: Config, check_contract: Any, learn_contract: Any) -> dict[str, Any]:
@@ -166,7 +181,7 @@ def run_chunked(config: Config, check_contract: Any, learn_contract: Any) -> dic
         log.info("checked %d rows", n)
 
     def write(labels: np.ndarray, out: Path) -> dict[str, str]:
-        return _write_splits(config, rows.schema, labels, out, source)
+        return _write_splits(config, rows.written_schema(), labels, out, source)
 
     summary = split_and_write(config, rows, n, source, write)
     summary["chunked"] = {"rows": n, "chunk_rows": config.data.chunk_rows}
