@@ -156,7 +156,11 @@ def test_real_data_shapes_run_end_to_end(tmp_path: Path, case: str) -> None:
     assert page.is_file()
     if case == "doctor_visits":
         meta = json.loads((project / "artifacts" / "model_meta.json").read_text(encoding="utf-8"))
-        assert "log" in meta["model_loss"] and "absolute" in meta["model_loss"]
+        # MAE: whichever candidate wins the cross-validation minimises absolute error, and the
+        # linear one fits the skewed count in log space (which wins depends on the folds)
+        assert "absolute" in meta["model_loss"], meta["model_loss"]
+        if "linear" in meta["model_loss"]:
+            assert "log1p" in meta["model_loss"], meta["model_loss"]
     if report["ready"]:
         check_page_in_chromium(page, tmp_path)
 
