@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -73,11 +74,16 @@ def _location(config: Config, value: str) -> str:
     return value if "://" in value else str(config.path(value))
 
 
-def _sample(config: Config) -> pd.DataFrame:
+def sample_path(config: Config) -> Path:
+    """The shipped sample file config.yaml names (data.sample); a DataError when it is not there."""
     path = config.path("data/sample") / str(config.data.sample)
     if not path.is_file():
         raise DataError(f"{path}: sample file not found (config.yaml: data.sample)")
-    return pd.read_csv(path)
+    return path
+
+
+def _sample(config: Config) -> pd.DataFrame:
+    return pd.read_csv(sample_path(config))
 
 
 def _csv(config: Config) -> pd.DataFrame:
